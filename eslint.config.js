@@ -1,0 +1,55 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+/** Package boundaries: agent and control plane never import each other; nobody reaches into another package's src/. */
+const deepImports = [
+  { group: ['@edgefleet/*/src', '@edgefleet/*/src/*', '@edgefleet/*/dist/*'], message: 'Import a package through its public index only.' },
+  { group: ['**/shared/src/*', '**/shared/src'], message: 'Import @edgefleet/shared, not its source files.' },
+];
+
+export default tseslint.config(
+  { ignores: ['**/dist/**', '**/node_modules/**', 'coverage/**', 'control-plane/dashboard/public/**', 'test/bench/results/**', '**/*.d.ts'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'agent/bin/*.js', 'control-plane/bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/require-await': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+      '@typescript-eslint/no-unsafe-argument': 'off',
+      '@typescript-eslint/no-unsafe-call': 'off',
+      '@typescript-eslint/no-unsafe-return': 'off',
+      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true, allowNullish: true }],
+      'no-restricted-imports': ['error', { patterns: deepImports }],
+    },
+  },
+  {
+    files: ['agent/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@edgefleet/control-plane', message: 'The agent never imports the control plane; share through @edgefleet/shared.' }],
+        patterns: [...deepImports, { group: ['**/control-plane/**', '@edgefleet/control-plane/*'], message: 'The agent never imports the control plane.' }],
+      }],
+    },
+  },
+  {
+    files: ['control-plane/**'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@edgefleet/agent', message: 'The control plane never imports the agent; share through @edgefleet/shared.' }],
+        patterns: [...deepImports, { group: ['**/agent/**', '@edgefleet/agent/*'], message: 'The control plane never imports the agent.' }],
+      }],
+    },
+  },
+  {
+    files: ['**/*.test.ts'],
+    rules: { '@typescript-eslint/unbound-method': 'off', '@typescript-eslint/no-non-null-assertion': 'off' },
+  },
+);

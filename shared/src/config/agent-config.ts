@@ -1,0 +1,94 @@
+import { z } from 'zod';
+import { deviceIdSchema, executionProviderSchema } from '../contract/common.js';
+import { logLevelSchema } from '../contract/command.js';
+
+/**
+ * The agent's configuration (`edgefleet-agent --config FILE`, `EDGEFLEET_AGENT_*` env, flags).
+ * Unknown keys are rejected: a typo in a device's config must fail loudly, not be ignored.
+ * Durations carry their unit in the name.
+ */
+export const agentConfigSchema = z
+  .object({
+    deviceId: deviceIdSchema,
+    /** Directory for state.db, models/ and staging/. @default /var/lib/edgefleet-agent */
+    dataDir: z.string().min(1).default('/var/lib/edgefleet-agent'),
+    broker: z
+      .object({
+        /** mqtt://, mqtts://, ws:// or wss:// URL. */
+        url: z.string().regex(/^(mqtts?|wss?):\/\//, 'broker.url must start with mqtt://, mqtts://, ws:// or wss://'),
+        /** @default deviceId */
+        username: z.string().optional(),
+        password: z.string().optional(),
+        /** CA bundle for mqtts:// with a private CA. */
+        caFile: z.string().optional(),
+        keepaliveSec: z.number().int().positive().default(30),
+        reconnectMinMs: z.number().int().positive().default(500),
+        reconnectMaxMs: z.number().int().positive().default(30_000),
+      })
+      .strict(),
+    /** The fleet's Ed25519 public key (SPKI PEM); every artifact signature is verified against it. */
+    fleetPublicKey: z.string().includes('BEGIN PUBLIC KEY', { message: 'fleetPublicKey must be an SPKI PEM public key' }),
+    api: z
+      .object({
+        host: z.string().default('127.0.0.1'),
+        port: z.number().int().min(0).max(65535).default(8501),
+        /** Largest request body the local API accepts. @default 64 MiB */
+        maxBodyBytes: z.number().int().positive().default(64 * 1024 * 1024),
+      })
+      .strict()
+      .default({ host: '127.0.0.1', port: 8501, maxBodyBytes: 64 * 1024 * 1024 }),
+    logLevel: logLevelSchema.default('info'),
+    /** SIGTERM → stop intake and drain for at most this long. @default 10000 */
+    drainDeadlineMs: z.number().int().positive().default(10_000),
+    delivery: z
+      .object({
+        /** Bytes per MQTT chunk request (≤ 256 KiB). */
+        chunkBytes: z.number().int().positive().max(256 * 1024).default(256 * 1024),
+        /** Chunk requests in flight at once. */
+        window: z.number().int().positive().max(64).default(8),
+        chunkTimeoutMs: z.number().int().positive().default(15_000),
+        /** Free disk that must remain after a download. @default 64 MiB */
+        diskMarginBytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
+        /** Versions kept per model besides the active and previous ones. */
+        keepExtraVersions: z.number().int().nonnegative().default(0),
+      })
+      .strict()
+      .default({ chunkBytes: 256 * 1024, window: 8, chunkTimeoutMs: 15_000, diskMarginBytes: 64 * 1024 * 1024, keepExtraVersions: 0 }),
+    inference: z
+      .object({
+        /** Intra-op threads; default from physical cores. */
+        intraOpThreads: z.number().int().positive().optional(),
+        /** Memory arena; default off on devices with under 2 GiB of memory. */
+        cpuMemArena: z.boolean().optional(),
+        graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+        /** Requests waiting per model version before 429. */
+        queueDepth: z.number().int().positive().default(64),
+        /** Per-request deadline. */
+        requestTimeoutMs: z.number().int().positive().default(30_000),
+        /** Total time the EP benchmark at activation may take. */
+        epBenchmarkBudgetMs: z.number().int().positive().default(10_000),
+        /** Per-candidate session creation timeout. */
+        epStartTimeoutMs: z.number().int().positive().default(60_000),
+        /** Device-wide EP allow/deny, merged with the desired state's pins/forbids. */
+        forbidEps: z.array(executionProviderSchema).default([]),
+      })
+      .strict()
+      .default({ graphOptimizationLevel: 'all', queueDepth: 64, requestTimeoutMs: 30_000, epBenchmarkBudgetMs: 10_000, epStartTimeoutMs: 60_000, forbidEps: [] }),
+    telemetry: z
+      .object({
+        /** node-cron expression for collection. @default every 30 s */
+        schedule: z.string().default('*/30 * * * * *'),
+        /** Outbox cap in batches; beyond it the oldest low-priority batches are dropped (and counted). */
+        outboxMaxBatches: z.number().int().positive().default(10_000),
+        /** Batches published per flush. */
+        flushBatchLimit: z.number().int().positive().default(100),
+        /** Optional byte budget per hour for metered links; 0 = unlimited. */
+        budgetBytesPerHour: z.number().int().nonnegative().default(0),
+      })
+      .strict()
+      .default({ schedule: '*/30 * * * * *', outboxMaxBatches: 10_000, flushBatchLimit: 100, budgetBytesPerHour: 0 }),
+  })
+  .strict();
+
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+export type AgentConfigInput = z.input<typeof agentConfigSchema>;

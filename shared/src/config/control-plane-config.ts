@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { logLevelSchema } from '../contract/command.js';
+
+/**
+ * The control plane's configuration (`edgefleet server`, `EDGEFLEET_*` env, flags).
+ * Unknown keys are rejected.
+ */
+export const controlPlaneConfigSchema = z
+  .object({
+    dataDir: z.string().min(1),
+    http: z
+      .object({ host: z.string().default('0.0.0.0'), port: z.number().int().min(0).max(65535).default(8080) })
+      .strict()
+      .default({ host: '0.0.0.0', port: 8080 }),
+    mqtt: z
+      .object({
+        /** External broker URL; when absent the embedded aedes broker runs. */
+        url: z.string().regex(/^(mqtts?|wss?):\/\//).optional(),
+        /** Embedded broker listen port. @default 1883 */
+        port: z.number().int().min(0).max(65535).default(1883),
+        host: z.string().default('0.0.0.0'),
+        /** Credentials the control plane uses on an external broker. */
+        username: z.string().optional(),
+        password: z.string().optional(),
+        /** Use `$share/edgefleet/...` subscriptions (external clustered brokers). */
+        sharedSubscriptions: z.boolean().default(false),
+        /** URL agents should use to reach the broker (written into generated agent configs). */
+        publicUrl: z.string().optional(),
+        tls: z.object({ port: z.number().int().min(0).max(65535).default(8883), certFile: z.string(), keyFile: z.string() }).strict().optional(),
+      })
+      .strict()
+      .default({ port: 1883, host: '0.0.0.0', sharedSubscriptions: false }),
+    store: z
+      .object({ driver: z.enum(['sqlite', 'postgres']).default('sqlite'), url: z.string().optional() })
+      .strict()
+      .default({ driver: 'sqlite' }),
+    logLevel: logLevelSchema.default('info'),
+    drainDeadlineMs: z.number().int().positive().default(10_000),
+  })
+  .strict();
+
+export type ControlPlaneConfig = z.output<typeof controlPlaneConfigSchema>;
+export type ControlPlaneConfigInput = z.input<typeof controlPlaneConfigSchema>;

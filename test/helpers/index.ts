@@ -1,0 +1,5 @@
+/** Helpers shared by integration, end-to-end, fault tests and benchmarks. */
+export { freePort } from './ports.js';
+export { tmpDataDir, type TmpDir } from './tmp-dir.js';
+/** The external broker every CI machine runs (.ci/run starts it when it is down). */
+export const MOSQUITTO_URL = process.env.EDGEFLEET_TEST_MOSQUITTO_URL ?? 'mqtt://127.0.0.1:1883';

@@ -1,0 +1,29 @@
+import { defineConfig } from 'vitest/config';
+
+// Workspace packages export "source" (TypeScript) for tests and "default" (dist) for production.
+const conditions = ['source', 'node', 'import', 'default'];
+
+export default defineConfig({
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    testTimeout: 30_000,
+    hookTimeout: 60_000,
+    // 2-core CI machine: integration tests start brokers, agents and onnxruntime sessions.
+    maxWorkers: 2,
+    projects: [
+      {
+        extends: true,
+        test: { name: 'unit', include: ['shared/src/**/*.test.ts', 'agent/src/**/*.test.ts', 'control-plane/src/**/*.test.ts'] },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/e2e/**/*.test.ts'],
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
