@@ -3,3 +3,19 @@ export { freePort } from './ports.js';
 export { tmpDataDir, type TmpDir } from './tmp-dir.js';
 /** The external broker every CI machine runs (.ci/run starts it when it is down). */
 export const MOSQUITTO_URL = process.env.EDGEFLEET_TEST_MOSQUITTO_URL ?? 'mqtt://127.0.0.1:1883';
+export {
+  addModel,
+  encodeModel,
+  identityModel,
+  modelSha256,
+  nanModel,
+  nonFiniteModel,
+  notOnnxBytes,
+  ocrModelPath,
+  slowModel,
+  sumDiffModel,
+  writeModelFile,
+  type Dim,
+  type NonFiniteOp,
+  type OnnxElementType,
+} from './onnx-models.js';
