@@ -1,0 +1,1 @@
+export { AGENT_ENV_PREFIX, loadAgentConfig, type LoadAgentConfigOptions } from './load-agent-config.js';

@@ -1,0 +1,76 @@
+import { createWriteStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Logger } from 'pino';
+import { EdgefleetError } from '@edgefleet/shared';
+import type { StateStore } from '../store/state-store.js';
+import type { ArtifactFetcher } from './fetcher.js';
+
+async function fileSize(path: string): Promise<number> {
+  try {
+    return (await stat(path)).size;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * Artifact delivery over HTTP(S) when the desired state carries a URL: resumes a partial staging
+ * file with `Range: bytes=<have>-` (a server that ignores Range answers 200 and we start over).
+ */
+export function createHttpFetcher({ store, logger }: { store: StateStore; logger: Logger }): ArtifactFetcher {
+  const log = logger.child({ part: 'delivery' });
+  return {
+    async fetch(req) {
+      const { sha256, size, url } = req.artifact;
+      if (!url) throw new EdgefleetError('BAD_REQUEST', 'HTTP fetch without a URL');
+      let record = store.getDownload(sha256);
+      // chunk_bytes 0 marks an HTTP download (its progress is the file length).
+      if (record && (record.chunkBytes !== 0 || record.path !== req.path)) {
+        store.deleteDownload(sha256);
+        record = undefined;
+      }
+      if (!record) store.startDownload({ sha256, model: req.model, version: req.version, size, chunkBytes: 0, path: req.path });
+      else if (record.complete) return;
+      let have = record ? await fileSize(req.path) : 0;
+      if (have > size) have = 0;
+      if (have < size) {
+        let res: Response;
+        try {
+          res = await fetch(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal: req.signal });
+        } catch (cause) {
+          if (req.signal.aborted) throw req.signal.reason;
+          throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url} failed`, { cause });
+        }
+        if (res.status !== 200 && res.status !== 206) {
+          await res.body?.cancel();
+          throw new EdgefleetError(res.status === 416 ? 'ARTIFACT_RANGE_INVALID' : 'ARTIFACT_DOWNLOAD_FAILED', `GET ${url}: HTTP ${res.status}`);
+        }
+        if (res.status === 200) have = 0;
+        log.info({ model: req.model, version: req.version, from: have }, 'fetching artifact over HTTP');
+        if (!res.body) throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url}: empty body`);
+        let bytes = have;
+        const body = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+        body.on('data', (c: Buffer) => {
+          bytes += c.length;
+          req.onProgress?.(bytes, size);
+        });
+        try {
+          await pipeline(body, createWriteStream(req.path, { flags: have > 0 ? 'r+' : 'w', start: have }), { signal: req.signal });
+        } catch (cause) {
+          if (req.signal.aborted) throw req.signal.reason;
+          throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url} broke off at ${bytes} bytes`, { cause });
+        }
+      }
+      const fh = await open(req.path, 'r+');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      store.completeDownload(sha256);
+    },
+  };
+}

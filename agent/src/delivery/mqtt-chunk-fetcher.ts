@@ -1,0 +1,211 @@
+import { randomUUID } from 'node:crypto';
+import { open, rm, type FileHandle } from 'node:fs/promises';
+import type { Logger } from 'pino';
+import {
+  EdgefleetError,
+  artifactChunkRequestSchema,
+  decodeArtifactChunk,
+  encodePayload,
+  isErrorCode,
+  type AgentConfig,
+} from '@edgefleet/shared';
+import type { MqttSession } from '../mqtt/session.js';
+import type { StateStore } from '../store/state-store.js';
+import type { ArtifactFetcher, FetchRequest } from './fetcher.js';
+
+interface Pending {
+  sha256: string;
+  offset: number;
+  length: number;
+  total: number;
+  resolve: (data: Buffer) => void;
+  reject: (err: Error) => void;
+}
+
+export interface MqttChunkFetcher extends ArtifactFetcher {
+  readonly stats: { requests: number; replies: number; ignoredReplies: number; timeouts: number };
+}
+
+/** Attempts per chunk while connected; a broker outage does not use them up. */
+const MAX_ATTEMPTS = 5;
+
+function abortable(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason as Error);
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      reject(signal.reason as Error);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/**
+ * Artifact delivery over MQTT: requests `chunkBytes` slices by offset on `artifact-requests` with
+ * at most `window` in flight, and writes each binary reply from `artifact-chunks` at its offset in
+ * the staging file. A chunk is recorded done in SQLite only after its bytes are fdatasync'ed, so a
+ * restart (or SIGKILL) resumes with exactly the chunks that are missing.
+ */
+export function createMqttChunkFetcher({ session, store, config, logger }: { session: MqttSession; store: StateStore; config: Readonly<AgentConfig>; logger: Logger }): MqttChunkFetcher {
+  const log = logger.child({ part: 'delivery' });
+  const { chunkBytes, window, chunkTimeoutMs } = config.delivery;
+  const pending = new Map<string, Pending>();
+  const stats = { requests: 0, replies: 0, ignoredReplies: 0, timeouts: 0 };
+
+  session.on('artifact-chunks', (payload) => {
+    let chunk;
+    try {
+      chunk = decodeArtifactChunk(payload);
+    } catch (err) {
+      stats.ignoredReplies++;
+      log.warn({ err: (err as Error).message }, 'dropped an undecodable artifact chunk');
+      return;
+    }
+    const { header, data } = chunk;
+    const p = pending.get(header.requestId);
+    // Unknown ids are replies to requests we gave up on, or queued for a previous run of the agent.
+    if (!p) {
+      stats.ignoredReplies++;
+      return;
+    }
+    pending.delete(header.requestId);
+    stats.replies++;
+    if (header.error) {
+      const code = isErrorCode(header.error.code) ? header.error.code : 'ARTIFACT_DOWNLOAD_FAILED';
+      p.reject(new EdgefleetError(code, `artifact service: ${header.error.message}`, { details: { offset: p.offset } }));
+      return;
+    }
+    if (header.sha256 !== p.sha256 || header.offset !== p.offset || header.total !== p.total || data.length !== p.length) {
+      p.reject(
+        new EdgefleetError('ARTIFACT_RANGE_INVALID', `chunk reply does not match its request`, {
+          details: { want: { offset: p.offset, length: p.length, total: p.total }, got: { offset: header.offset, length: data.length, total: header.total } },
+        }),
+      );
+      return;
+    }
+    p.resolve(Buffer.from(data));
+  });
+
+  async function waitConnected(signal: AbortSignal): Promise<void> {
+    while (!session.connected) await abortable(100, signal);
+  }
+
+  async function requestChunk(sha256: string, offset: number, length: number, total: number, signal: AbortSignal): Promise<Buffer> {
+    const requestId = randomUUID();
+    const reply = new Promise<Buffer>((resolve, reject) => pending.set(requestId, { sha256, offset, length, total, resolve, reject }));
+    stats.requests++;
+    session.publish('artifact-requests', encodePayload(artifactChunkRequestSchema, { requestId, sha256, offset, length })).catch(() => {
+      // The reply timeout below decides; a lost PUBACK alone is not a failure.
+    });
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      pending.get(requestId)?.reject(signal.reason as Error);
+      pending.delete(requestId);
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        pending.delete(requestId);
+        stats.timeouts++;
+        reject(new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `no reply for chunk at ${offset} within ${chunkTimeoutMs} ms`));
+      }, chunkTimeoutMs);
+    });
+    try {
+      return await Promise.race([reply, timeout]);
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async function fetchChunk(fh: FileHandle, req: FetchRequest, idx: number, onDone: (len: number) => void): Promise<void> {
+    const { sha256, size } = req.artifact;
+    const offset = idx * chunkBytes;
+    const length = Math.min(chunkBytes, size - offset);
+    for (let attempt = 1; ; attempt++) {
+      req.signal.throwIfAborted();
+      await waitConnected(req.signal);
+      try {
+        const data = await requestChunk(sha256, offset, length, size, req.signal);
+        await fh.write(data, 0, data.length, offset);
+        await fh.datasync();
+        store.markChunk(sha256, idx);
+        onDone(length);
+        return;
+      } catch (err) {
+        if (req.signal.aborted) throw req.signal.reason;
+        const e = err as EdgefleetError;
+        const transient = e.code === 'ARTIFACT_DOWNLOAD_FAILED' || e.code === 'ARTIFACT_RANGE_INVALID';
+        // A timeout while the broker was away says nothing about the chunk: don't count it.
+        if (!session.connected && transient) {
+          attempt--;
+          continue;
+        }
+        if (!transient || attempt >= MAX_ATTEMPTS) throw err;
+        log.debug({ offset, attempt, code: e.code }, 'retrying chunk');
+      }
+    }
+  }
+
+  return {
+    stats,
+    async fetch(req) {
+      const { sha256, size } = req.artifact;
+      let record = store.getDownload(sha256);
+      if (record && (record.chunkBytes !== chunkBytes || record.path !== req.path || record.size !== size)) {
+        store.deleteDownload(sha256);
+        record = undefined;
+      }
+      let fh: FileHandle;
+      if (record) {
+        try {
+          fh = await open(req.path, 'r+');
+        } catch {
+          store.deleteDownload(sha256);
+          record = undefined;
+          fh = await open(req.path, 'w+');
+        }
+      } else {
+        await rm(req.path, { force: true });
+        fh = await open(req.path, 'w+');
+      }
+      try {
+        if (!record) {
+          await fh.truncate(size);
+          await fh.sync();
+          store.startDownload({ sha256, model: req.model, version: req.version, size, chunkBytes, path: req.path });
+        }
+        if (record?.complete) return;
+        const count = Math.ceil(size / chunkBytes);
+        const done = store.doneChunks(sha256);
+        const missing: number[] = [];
+        let bytes = 0;
+        for (let i = 0; i < count; i++) {
+          if (done.has(i)) bytes += Math.min(chunkBytes, size - i * chunkBytes);
+          else missing.push(i);
+        }
+        if (missing.length) log.info({ model: req.model, version: req.version, missing: missing.length, chunks: count }, 'fetching artifact over MQTT');
+        req.onProgress?.(bytes, size);
+        let next = 0;
+        const onDone = (len: number): void => {
+          bytes += len;
+          req.onProgress?.(bytes, size);
+        };
+        const worker = async (): Promise<void> => {
+          for (let idx = missing[next++]; idx !== undefined; idx = missing[next++]) await fetchChunk(fh, req, idx, onDone);
+        };
+        const workers = Array.from({ length: Math.min(window, missing.length) }, () => worker());
+        const results = await Promise.allSettled(workers);
+        const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
+        store.completeDownload(sha256);
+      } finally {
+        await fh.close();
+      }
+    },
+  };
+}

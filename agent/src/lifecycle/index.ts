@@ -1,0 +1,1 @@
+export { createLifecycle, withDeadline, type Lifecycle, type LifecycleState } from './lifecycle.js';

@@ -1,0 +1,1 @@
+export { createLogger, type AgentLogger, type CreateLoggerOptions, type LogLevel } from './logger.js';
