@@ -1,0 +1,46 @@
+import type { DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest, RolloutEvent } from '@edgefleet/shared';
+import type { ApiClient } from './client.js';
+
+/**
+ * Typed calls the dashboard makes, one place to adjust when a route changes. Shapes are the
+ * shared zod types (z.infer) the server parses and serialises with; the browser bundle imports
+ * them as types only, because the shared package's runtime also carries Node-only code.
+ */
+export function fleetApi(api: ApiClient) {
+  return {
+    devices: async (query: { status?: string; model?: string; tag?: string } = {}) => (await api.get<{ devices: Device[] }>('/devices', query)).devices,
+    device: (id: string) => api.get<DeviceDetail>(`/devices/${encodeURIComponent(id)}`),
+    models: async () => (await api.get<{ models: ModelSummary[] }>('/models')).models,
+    modelVersions: async (name: string) => (await api.get<{ name: string; versions: ModelVersionRecord[] }>(`/models/${encodeURIComponent(name)}/versions`)).versions,
+    rollouts: async () => listOf<RolloutView>(await api.get<unknown>('/rollouts'), 'rollouts'),
+    rollout: (id: string) => api.get<RolloutView>(`/rollouts/${encodeURIComponent(id)}`),
+    rolloutEvents: async (id: string) => listOf<RolloutEvent>(await api.get<unknown>(`/rollouts/${encodeURIComponent(id)}/events`), 'events'),
+    dryRun: (request: CreateRolloutRequest) => api.post<DryRunPlan>('/rollouts', { ...request, dryRun: true }),
+    createRollout: (request: CreateRolloutRequest) => api.post<RolloutView>('/rollouts', { ...request, dryRun: false }),
+    rolloutAction: (id: string, action: 'pause' | 'resume' | 'abort' | 'rollback' | 'approve', body: Record<string, unknown> = {}) =>
+      api.post<RolloutView>(`/rollouts/${encodeURIComponent(id)}/${action}`, body),
+    command: (deviceId: string, body: Record<string, unknown>) => api.post<unknown>(`/devices/${encodeURIComponent(deviceId)}/commands`, body),
+  };
+}
+export type FleetApi = ReturnType<typeof fleetApi>;
+
+/** Accepts `{ key: [...] }` or a bare array, so a list route's envelope is not a breaking change. */
+function listOf<T>(body: unknown, key: string): T[] {
+  if (Array.isArray(body)) return body as T[];
+  const inner = (body as Record<string, unknown> | null)?.[key];
+  return Array.isArray(inner) ? (inner as T[]) : [];
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight (the overview fetches device details). */
+export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  async function worker(): Promise<void> {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i] as T);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
