@@ -1,0 +1,23 @@
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+// `pnpm test:faults`: the fault campaign (test/faults/). Each case starts real processes, brokers and
+// disks, so files run one at a time; EDGEFLEET_FAULTS_LONG=1 selects the long variants.
+const conditions = ['source', 'node', 'import', 'default'];
+const long = process.env.EDGEFLEET_FAULTS_LONG === '1';
+
+export default defineConfig({
+  root: dirname(dirname(fileURLToPath(import.meta.url))),
+  resolve: { conditions },
+  ssr: { resolve: { conditions, externalConditions: conditions } },
+  test: {
+    name: 'faults',
+    include: ['test/faults/**/*.test.ts'],
+    fileParallelism: false,
+    maxWorkers: 1,
+    testTimeout: long ? 1_800_000 : 240_000,
+    hookTimeout: 120_000,
+    reporters: ['default'],
+  },
+});
