@@ -37,10 +37,13 @@ function start(root: HTMLElement): void {
   let current: View | undefined;
   let live: LiveBus | undefined;
   let returnTo = '#/';
+  // While the sign-in page shows, a 401 is its own answer ("token not accepted"), not a redirect.
+  let onSignInPage = false;
 
   const api = createApiClient({
     session,
     onUnauthorized: () => {
+      if (onSignInPage) return;
       session.signOut();
       if (!window.location.hash.startsWith('#/sign-in')) window.location.hash = '#/sign-in';
     },
@@ -54,7 +57,8 @@ function start(root: HTMLElement): void {
     current?.dispose();
     current = undefined;
     const r = parseHash(window.location.hash);
-    if (!session.token() || r.name === 'sign-in') {
+    onSignInPage = !session.token() || r.name === 'sign-in';
+    if (onSignInPage) {
       if (r.name !== 'sign-in') returnTo = window.location.hash || '#/';
       live?.close();
       live = undefined;
@@ -64,8 +68,9 @@ function start(root: HTMLElement): void {
         session,
         verify: () => api.get('/devices'),
         onSignedIn: () => {
-          window.location.hash = returnTo === '#/sign-in' ? '#/' : returnTo;
-          route();
+          const target = returnTo.startsWith('#/sign-in') ? '#/' : returnTo;
+          if (window.location.hash === target) route();
+          else window.location.hash = target;
         },
       });
       return;

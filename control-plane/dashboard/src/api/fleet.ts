@@ -6,7 +6,23 @@ import type { ApiClient } from './client.js';
  * shared zod types (z.infer) the server parses and serialises with; the browser bundle imports
  * them as types only, because the shared package's runtime also carries Node-only code.
  */
-export function fleetApi(api: ApiClient) {
+export type RolloutAction = 'pause' | 'resume' | 'approve' | 'retry' | 'abort' | 'rollback';
+
+export interface FleetApi {
+  devices(query?: { status?: string; model?: string; tag?: string }): Promise<Device[]>;
+  device(id: string): Promise<DeviceDetail>;
+  models(): Promise<ModelSummary[]>;
+  modelVersions(name: string): Promise<ModelVersionRecord[]>;
+  rollouts(): Promise<RolloutView[]>;
+  rollout(id: string): Promise<RolloutView>;
+  rolloutEvents(id: string): Promise<RolloutEvent[]>;
+  dryRun(request: CreateRolloutRequest): Promise<DryRunPlan>;
+  createRollout(request: CreateRolloutRequest): Promise<RolloutView>;
+  rolloutAction(id: string, action: RolloutAction, body?: Record<string, unknown>): Promise<RolloutView>;
+  command(deviceId: string, body: Record<string, unknown>): Promise<unknown>;
+}
+
+export function fleetApi(api: ApiClient): FleetApi {
   return {
     devices: async (query: { status?: string; model?: string; tag?: string } = {}) => (await api.get<{ devices: Device[] }>('/devices', query)).devices,
     device: (id: string) => api.get<DeviceDetail>(`/devices/${encodeURIComponent(id)}`),
@@ -17,12 +33,11 @@ export function fleetApi(api: ApiClient) {
     rolloutEvents: async (id: string) => listOf<RolloutEvent>(await api.get<unknown>(`/rollouts/${encodeURIComponent(id)}/events`), 'events'),
     dryRun: (request: CreateRolloutRequest) => api.post<DryRunPlan>('/rollouts', { ...request, dryRun: true }),
     createRollout: (request: CreateRolloutRequest) => api.post<RolloutView>('/rollouts', { ...request, dryRun: false }),
-    rolloutAction: (id: string, action: 'pause' | 'resume' | 'abort' | 'rollback' | 'approve', body: Record<string, unknown> = {}) =>
+    rolloutAction: (id, action, body = {}) =>
       api.post<RolloutView>(`/rollouts/${encodeURIComponent(id)}/${action}`, body),
     command: (deviceId: string, body: Record<string, unknown>) => api.post<unknown>(`/devices/${encodeURIComponent(deviceId)}/commands`, body),
   };
 }
-export type FleetApi = ReturnType<typeof fleetApi>;
 
 /** Accepts `{ key: [...] }` or a bare array, so a list route's envelope is not a breaking change. */
 function listOf<T>(body: unknown, key: string): T[] {

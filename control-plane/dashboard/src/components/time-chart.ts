@@ -49,7 +49,8 @@ export function createTimeChart(options: TimeChartOptions): TimeChart {
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
     scales: { x: { time: true }, y: options.yRange ? { range: options.yRange } : { auto: true } },
-    axes: [{ stroke: 'var(--muted)' }, { stroke: 'var(--muted)', size: 56 }],
+    // Canvas text cannot read CSS variables, so axis colours are literal (the --muted tone).
+    axes: [{ stroke: '#5b6673' }, { stroke: '#5b6673', size: 56 }],
     series: [
       {},
       ...options.series.map((s) => ({

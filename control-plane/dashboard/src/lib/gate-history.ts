@@ -30,6 +30,11 @@ export class GateHistory {
     const t = Date.parse(event.at);
     if (!Number.isFinite(t)) return;
     const wave = typeof event.data.wave === 'number' ? event.data.wave : -1;
+    // The engine's gate-breach event carries the tripping gate's numbers directly.
+    if (event.type === 'gate-breach' && typeof event.data.gate === 'string') {
+      const d = event.data as { gate: GateResult['gate']; value?: number; threshold?: number; samples?: number };
+      this.addResults(t, wave, [{ gate: d.gate, status: 'fail', value: d.value, threshold: d.threshold, samples: d.samples ?? 0, minSamples: 0 }]);
+    }
     for (const value of [event.data.results, event.data.gates, (event.data.halt as { results?: unknown } | undefined)?.results]) {
       if (Array.isArray(value) && value.every(isGateResult)) this.addResults(t, wave, value);
     }

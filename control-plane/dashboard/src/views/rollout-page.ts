@@ -1,5 +1,5 @@
 import type { DeviceRolloutState, GateResult, RolloutDeviceView, RolloutEvent, RolloutView, WaveView } from '@edgefleet/shared';
-import { fleetApi } from '../api/fleet.js';
+import { fleetApi, type RolloutAction } from '../api/fleet.js';
 import type { StreamEvent } from '../api/event-stream.js';
 import { confirmAction } from '../components/confirm-dialog.js';
 import { createTimeChart, type TimeChart } from '../components/time-chart.js';
@@ -11,14 +11,29 @@ import { deviceHref, modelHref } from '../router.js';
 import type { View, ViewContext } from '../view.js';
 import { describeTarget } from './rollouts-list.js';
 
-type Action = 'pause' | 'resume' | 'approve' | 'abort' | 'rollback';
+type Action = RolloutAction;
 
+const LIVE_STATES = ['scheduled', 'running', 'paused'];
+
+// Allowed states mirror the rollout engine's operations (control-plane/src/rollout/rollout-operations.ts).
 const ACTIONS: { action: Action; label: string; allowed: (r: RolloutView) => boolean; danger?: boolean; message: string }[] = [
-  { action: 'approve', label: 'Approve next wave', allowed: (r) => r.waves.some((w) => w.state === 'awaiting-approval'), message: 'The next wave will start notifying its devices.' },
+  {
+    action: 'approve',
+    label: 'Approve next wave',
+    allowed: (r) => r.strategy.manualApproval && LIVE_STATES.includes(r.state) && r.waves.some((w) => w.state === 'awaiting-approval' || w.state === 'pending'),
+    message: 'The next wave will start notifying its devices.',
+  },
   { action: 'pause', label: 'Pause', allowed: (r) => r.state === 'running' || r.state === 'scheduled', message: 'No further devices will be notified until you resume. Devices already updating finish.' },
-  { action: 'resume', label: 'Resume', allowed: (r) => r.state === 'paused' || r.state === 'halted', message: 'The rollout continues with its current wave.' },
+  { action: 'resume', label: 'Resume', allowed: (r) => r.state === 'paused' || r.state === 'halted', message: 'The rollout continues. Resuming a halted rollout overrides the gate: the failed wave counts as passed.' },
+  { action: 'retry', label: 'Retry failed devices', allowed: (r) => (r.state === 'running' || r.state === 'paused') && ((r.counts.failed ?? 0) + (r.counts['rolled-back'] ?? 0) > 0), message: 'Failed and rolled-back devices of the current wave are notified again.' },
   { action: 'abort', label: 'Abort', danger: true, allowed: (r) => ['scheduled', 'running', 'paused', 'halted'].includes(r.state), message: 'The rollout stops for good. Devices keep what they run now.' },
-  { action: 'rollback', label: 'Roll back', danger: true, allowed: (r) => ['running', 'paused', 'halted', 'succeeded'].includes(r.state), message: 'Every device this rollout updated goes back to its previous version.' },
+  {
+    action: 'rollback',
+    label: 'Roll back',
+    danger: true,
+    allowed: (r) => ['scheduled', 'running', 'paused', 'halted', 'succeeded', 'aborted'].includes(r.state),
+    message: 'Every device this rollout updated goes back to its previous version.',
+  },
 ];
 
 // The order device states are printed in (typed against the shared enum; the bundle cannot import its runtime).
@@ -232,7 +247,10 @@ function summarise(e: RolloutEvent): string {
   const parts: string[] = [];
   if (typeof d.wave === 'number') parts.push(`wave ${d.wave + 1}`);
   if (typeof d.deviceId === 'string') parts.push(d.deviceId);
+  if (typeof d.from === 'string' && typeof d.to === 'string') parts.push(`${d.from} → ${d.to}`);
+  else if (typeof d.to === 'string') parts.push(d.to);
   if (typeof d.state === 'string') parts.push(d.state);
+  if (typeof d.gate === 'string') parts.push(`${d.gate} ${typeof d.value === 'number' ? d.value.toFixed(3) : ''} vs ${typeof d.threshold === 'number' ? d.threshold : '—'}`);
   if (typeof d.reason === 'string') parts.push(d.reason);
   return parts.join(' · ');
 }
