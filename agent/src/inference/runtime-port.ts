@@ -13,7 +13,12 @@ export interface LoadRequest {
   path: string;
   /** sha256 of the file (part of the EP-choice cache key). */
   sha256: string;
-  ep?: EpPolicy;
+  ep?: Partial<EpPolicy>;
+  /**
+   * Inputs for warm-up and the EP benchmark (e.g. the golden input). Default: generated from the
+   * model's declared inputs, variable dimensions set to 1 (batch) or 64.
+   */
+  warmupInputs?: Tensor[];
 }
 
 export interface LoadedVersion {
@@ -57,6 +62,8 @@ export interface VersionStatus {
   state: 'LOADING' | 'AVAILABLE' | 'UNLOADING' | 'END';
   labels: string[];
   ep?: ExecutionProvider;
+  /** Requests queued or running on this version. */
+  pending?: number;
 }
 
 export interface InferenceRuntime {
