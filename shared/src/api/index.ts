@@ -3,3 +3,4 @@
  * Each resource gets its own file here (devices.ts, models.ts, tokens.ts, rollouts.ts, telemetry.ts).
  */
 export {};
+export * from './rollouts.js';

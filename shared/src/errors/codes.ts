@@ -53,6 +53,7 @@ export const ERROR_CODES = {
   ROLLOUT_NOT_FOUND: { status: 404, description: 'No rollout with that id exists.' },
   ROLLOUT_INVALID_STATE: { status: 409, description: 'The operation is not allowed in the rollout\'s current state.' },
   ROLLOUT_NO_TARGETS: { status: 422, description: 'The rollout target selects no devices.' },
+  ROLLOUT_DEVICE_TIMEOUT: { status: 504, description: 'A device in a rollout stopped progressing before its per-state deadline.' },
   SCHEDULE_INVALID: { status: 400, description: 'A cron expression, time or maintenance window is invalid.' },
 
   // auth and API

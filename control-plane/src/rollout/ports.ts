@@ -1,0 +1,83 @@
+/**
+ * What the rollout engine needs from the rest of the control plane, as small ports (issue 7).
+ * The server wires the real registry, publisher, broker subscription, telemetry and audit log in
+ * (see wire.ts); the engine's tests use the in-memory versions in memory-ports.ts with a real SQLite file.
+ */
+import type { DeploymentEvent, DesiredModel, ExecutionProvider, ReportedState } from '@edgefleet/shared';
+import type { CohortHealthSource } from '../telemetry/cohort-health.js';
+
+export type { CohortHealth, CohortHealthQuery, CohortHealthSource } from '../telemetry/cohort-health.js';
+
+/** A device as the engine sees it: enough to select, check compatibility and tell offline from stuck. */
+export interface FleetDevice {
+  id: string;
+  tags: Record<string, string>;
+  online: boolean;
+  /** The retained reported state, when the device has sent one. */
+  reported?: ReportedState;
+}
+
+export interface DeviceDirectory {
+  listDevices(): Promise<FleetDevice[]>;
+  getDevice(id: string): Promise<FleetDevice | undefined>;
+}
+
+/** What a model version needs from a device; every field optional (unknown = no check). */
+export interface ModelRequirements {
+  /** Highest ai.onnx opset the graph imports. */
+  opset?: number;
+  /** Execution providers the model cannot run without (e.g. a TensorRT-only graph). */
+  requiredEps?: ExecutionProvider[];
+  minMemoryBytes?: number;
+  /** Artifact size; the device needs this much free disk plus a margin. */
+  sizeBytes?: number;
+}
+
+export interface ModelCatalog {
+  /** The desired-state entry for name@version (artifact ref, golden input, probation), or undefined when unknown. */
+  desiredModel(name: string, version: string): Promise<DesiredModel | undefined>;
+  requirements(name: string, version: string): Promise<ModelRequirements>;
+}
+
+/**
+ * Desired-state publishing. Each set bumps the device's generation and publishes it retained;
+ * `getDesiredModels` reads the last desired state, which makes notifying idempotent across restarts.
+ */
+export interface DesiredStatePort {
+  getDesiredModels(deviceId: string): Promise<{ generation: number; models: DesiredModel[] }>;
+  setDeviceModels(deviceId: string, models: DesiredModel[]): Promise<{ generation: number }>;
+}
+
+export interface DeploymentEventSource {
+  /** Calls `handler` for every parsed deployment event; returns the unsubscribe function. */
+  onDeploymentEvent(handler: (event: DeploymentEvent) => void): () => void;
+}
+
+export interface AuditEntry {
+  actor: string;
+  action: string;
+  subject: string;
+  details?: Record<string, unknown>;
+}
+
+export interface AuditLog {
+  record(entry: AuditEntry): void | Promise<void>;
+}
+
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+export interface RolloutPorts {
+  devices: DeviceDirectory;
+  models: ModelCatalog;
+  desired: DesiredStatePort;
+  events: DeploymentEventSource;
+  health: CohortHealthSource;
+  audit: AuditLog;
+  clock: Clock;
+  /** [0, 1); injected so jitter is reproducible in tests. */
+  random?: () => number;
+}
