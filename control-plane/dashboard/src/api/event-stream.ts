@@ -1,11 +1,7 @@
 import type { ApiClient } from './client.js';
+import { createSseParser, type StreamEvent } from '../lib/sse-parse.js';
 
-/** One server-sent event. */
-export interface StreamEvent {
-  event: string;
-  data: string;
-  id?: string;
-}
+export type { StreamEvent };
 
 export interface EventStreamHandle {
   close(): void;
@@ -20,6 +16,8 @@ export interface EventStreamOptions {
   /** Reconnect backoff bounds. @default 1000 / 30000 */
   minRetryMs?: number;
   maxRetryMs?: number;
+  /** Reconnect when nothing (not even a keep-alive comment) arrives for this long: a half-open TCP connection never errors by itself. @default 90000 */
+  idleTimeoutMs?: number;
 }
 
 /**
@@ -47,19 +45,22 @@ export function openEventStream(options: EventStreamOptions): EventStreamHandle 
     attempt = 0;
     options.onState?.('open');
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let sep: number;
-      while ((sep = buffer.search(/\r?\n\r?\n/)) >= 0) {
-        const block = buffer.slice(0, sep);
-        buffer = buffer.slice(sep).replace(/^\r?\n\r?\n/, '');
-        const event = parseBlock(block);
-        if (event?.id) lastId = event.id;
-        if (event) options.onEvent(event);
+    const parser = createSseParser((event) => {
+      if (event.id) lastId = event.id;
+      options.onEvent(event);
+    });
+    const idleMs = options.idleTimeoutMs ?? 90_000;
+    let idle = window.setTimeout(() => controller?.abort(), idleMs);
+    try {
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        window.clearTimeout(idle);
+        idle = window.setTimeout(() => controller?.abort(), idleMs);
+        parser.push(value);
       }
+    } finally {
+      window.clearTimeout(idle);
     }
   }
 
@@ -84,22 +85,4 @@ export function openEventStream(options: EventStreamOptions): EventStreamHandle 
       options.onState?.('closed');
     },
   };
-}
-
-/** Parses one SSE block (lines up to a blank line); comments (`:` keep-alives) yield null. */
-export function parseBlock(block: string): StreamEvent | null {
-  let event = 'message';
-  let id: string | undefined;
-  const data: string[] = [];
-  for (const line of block.split(/\r?\n/)) {
-    if (!line || line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const name = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (name === 'event') event = value;
-    else if (name === 'data') data.push(value);
-    else if (name === 'id') id = value;
-  }
-  if (data.length === 0) return null;
-  return { event, data: data.join('\n'), ...(id ? { id } : {}) };
 }
