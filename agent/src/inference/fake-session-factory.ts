@@ -52,6 +52,10 @@ export function createFakeSessionFactory(options: FakeSessionFactoryOptions = {}
   async function create(spec: SessionSpec, signal?: AbortSignal): Promise<ModelSession> {
     const attempt = { ep: spec.ep, modelPath: spec.modelPath, outcome: 'failed' as 'started' | 'failed' | 'aborted' };
     attempts.push(attempt);
+    if (signal?.aborted) {
+      attempt.outcome = 'aborted';
+      throw new EdgefleetError('EP_UNAVAILABLE', `${spec.ep}: start aborted`, { cause: signal.reason });
+    }
     const exists = await access(spec.modelPath).then(() => true, () => false);
     if (!exists) throw new EdgefleetError('MODEL_INVALID', `${spec.ep}: Load model from ${spec.modelPath} failed: no such file`);
     const behaviour = eps.get(spec.ep);

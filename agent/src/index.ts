@@ -1,0 +1,15 @@
+/**
+ * @edgefleet/agent — the device agent as a library (main.ts is the CLI around it).
+ *
+ * @example
+ *   const config = loadAgentConfig({ file: '/etc/edgefleet-agent/config.yaml' });
+ *   const agent = createAgent({ config, log: createLogger({ level: config.logLevel }), runtime });
+ *   await agent.start();
+ */
+export { AGENT_VERSION, createAgent, type Agent, type AgentParts, type CreateAgentOptions } from './agent.js';
+export { loadAgentConfig, type LoadAgentConfigOptions } from './config/index.js';
+export { createLogger, type AgentLogger } from './log/index.js';
+export { createSqliteOutbox, type Outbox, type OutboxEntry } from './store/index.js';
+export { plan, type Step } from './reconcile/index.js';
+export * from './hardware/index.js';
+export * from './inference/index.js';
