@@ -1,4 +1,5 @@
 import type { ApiClient } from './api/client.js';
+import type { RolloutEvent } from '@edgefleet/shared';
 import { openEventStream, type EventStreamHandle, type StreamEvent } from './api/event-stream.js';
 
 export type LiveState = 'connecting' | 'open' | 'closed';
@@ -42,4 +43,14 @@ export function createLiveBus(api: ApiClient, path = ROLLOUT_EVENTS_PATH): LiveB
     state: () => current,
     close: () => stream.close(),
   };
+}
+
+/** The rollout event an SSE message carries (its data is a RolloutEvent as JSON), or null for anything else. */
+export function rolloutEventOf(e: StreamEvent): RolloutEvent | null {
+  try {
+    const parsed = JSON.parse(e.data) as RolloutEvent;
+    return typeof parsed.rolloutId === 'string' && typeof parsed.type === 'string' ? parsed : null;
+  } catch {
+    return null;
+  }
 }

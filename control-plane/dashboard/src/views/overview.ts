@@ -4,6 +4,7 @@ import { badge, card, link, stat, table } from '../components/widgets.js';
 import { h } from '../lib/dom.js';
 import { formatAgo } from '../lib/format.js';
 import { deviceHref, href, rolloutHref } from '../router.js';
+import { rolloutEventOf } from '../live.js';
 import { liveSection, type View, type ViewContext } from '../view.js';
 
 /** Device details fetched for the EP / hardware / attention breakdowns; bigger fleets show a note. */
@@ -57,7 +58,8 @@ export function overviewView(ctx: ViewContext): View {
       const details = await mapLimit(devices.slice(0, DETAIL_LIMIT), 6, (d) => fleet.device(d.id));
       return { devices, details, rollouts };
     },
-    matches: () => true,
+    // Rollout state and wave changes move the overview's counts; per-device chatter does not.
+    matches: (e) => ['rollout-state', 'wave', 'gate-breach'].includes(rolloutEventOf(e)?.type ?? ''),
     render: (summary) => {
       const online = summary.devices.filter((d) => d.status === 'online').length;
       const offline = summary.devices.length - online;

@@ -1,6 +1,5 @@
 import type { DeviceRolloutState, GateResult, RolloutDeviceView, RolloutEvent, RolloutView, WaveView } from '@edgefleet/shared';
 import { fleetApi, type RolloutAction } from '../api/fleet.js';
-import type { StreamEvent } from '../api/event-stream.js';
 import { confirmAction } from '../components/confirm-dialog.js';
 import { createTimeChart, type TimeChart } from '../components/time-chart.js';
 import { badge, card, errorNotice, link, stat, table } from '../components/widgets.js';
@@ -8,6 +7,7 @@ import { h, replaceChildren } from '../lib/dom.js';
 import { GateHistory } from '../lib/gate-history.js';
 import { formatMs, formatTime, orDash } from '../lib/format.js';
 import { deviceHref, modelHref } from '../router.js';
+import { rolloutEventOf } from '../live.js';
 import type { View, ViewContext } from '../view.js';
 import { describeTarget } from './rollouts-list.js';
 
@@ -77,15 +77,6 @@ function facts(r: RolloutView): HTMLElement {
     ['Finished', formatTime(r.finishedAt)],
   ];
   return card('Rollout', h('dl', { class: 'facts' }, ...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)])));
-}
-
-function parseRolloutEvent(e: StreamEvent): RolloutEvent | null {
-  try {
-    const parsed = JSON.parse(e.data) as RolloutEvent;
-    return typeof parsed.rolloutId === 'string' ? parsed : null;
-  } catch {
-    return null;
-  }
 }
 
 export function rolloutView(ctx: ViewContext): View {
@@ -198,7 +189,7 @@ export function rolloutView(ctx: ViewContext): View {
 
   let debounce: number | undefined;
   const off = ctx.live.on((e) => {
-    const event = parseRolloutEvent(e);
+    const event = rolloutEventOf(e);
     if (!event || event.rolloutId !== id) return;
     events.push(event);
     history.addEvent(event);

@@ -4,6 +4,7 @@ import { badge, link, table } from '../components/widgets.js';
 import { h } from '../lib/dom.js';
 import { formatTime } from '../lib/format.js';
 import { href, modelHref, rolloutHref } from '../router.js';
+import { rolloutEventOf } from '../live.js';
 import { liveSection, type View, type ViewContext } from '../view.js';
 
 export function describeTarget(target: RolloutView['target']): string {
@@ -28,7 +29,7 @@ export function rolloutsView(ctx: ViewContext): View {
         { label: 'Target', cell: (r) => describeTarget(r.target), secondary: true },
         { label: 'Created', cell: (r) => formatTime(r.createdAt), secondary: true },
       ], [...rollouts].sort((a, b) => b.createdAt.localeCompare(a.createdAt)), 'No rollouts yet.'),
-    matches: () => true,
+    matches: (e) => rolloutEventOf(e) !== null,
     intervalMs: 10_000,
   });
   ctx.root.append(h('p', {}, h('a', { class: 'button primary', attrs: { href: href('rollouts/new') } }, 'New rollout')), section.el);
