@@ -4,3 +4,4 @@
  */
 export {};
 export * from './rollouts.js';
+export * from './telemetry.js';
