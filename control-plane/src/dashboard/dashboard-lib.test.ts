@@ -2,50 +2,38 @@
  * The dashboard's pure logic (it runs in the browser bundle; these functions touch no DOM, so they
  * are tested here in Node). The views themselves are covered by the browser tests in test/e2e/.
  */
-import type { InferenceWindow, RolloutEvent, RolloutView } from '@edgefleet/shared';
-import { LATENCY_BUCKETS_MS } from '@edgefleet/shared';
+import type { RolloutEvent, RolloutView } from '@edgefleet/shared';
 import { describe, expect, it } from 'vitest';
 import { formatAgo, formatBytes, formatMs } from '../../dashboard/src/lib/format.js';
 import { GateHistory } from '../../dashboard/src/lib/gate-history.js';
 import { createSseParser, parseBlock, type StreamEvent } from '../../dashboard/src/lib/sse-parse.js';
-import { histogramQuantile, toDeviceSeries } from '../../dashboard/src/lib/telemetry-series.js';
+import { toDeviceSeries } from '../../dashboard/src/lib/telemetry-series.js';
 import { href, parseHash } from '../../dashboard/src/router.js';
 
 describe('telemetry series', () => {
-  it('uses the same latency buckets as the shared contract', () => {
-    // The bundle cannot import shared's runtime, so the bucket list is copied; this keeps the copy honest.
-    const counts = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
-    counts[LATENCY_BUCKETS_MS.length - 1] = 1;
-    expect(histogramQuantile(counts, 1)).toBe(LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1]);
-  });
+  const point = (t: number, model: string, requests: number, failures: number, meanLatencyMs: number, p95LatencyMs: number) => ({ t, model, version: '1', ep: 'cpu' as const, requests, failures, meanLatencyMs, p95LatencyMs });
 
-  it('interpolates quantiles inside a bucket as histogram_quantile does', () => {
-    // 100 requests: 50 in (5, 10] ms, 50 in (10, 20] ms.
-    const counts = [0, 0, 0, 50, 50, 0, 0, 0, 0, 0, 0, 0, 0];
-    expect(histogramQuantile(counts, 0.5)).toBeCloseTo(10);
-    expect(histogramQuantile(counts, 0.95)).toBeCloseTo(19);
-    expect(histogramQuantile(counts, 0.25)).toBeCloseTo(7.5);
-    expect(histogramQuantile(new Array<number>(13).fill(0), 0.5)).toBeNull();
-    // Everything in +Inf answers with the last finite bound.
-    expect(histogramQuantile([...new Array<number>(12).fill(0), 4], 0.5)).toBe(5000);
-  });
-
-  it('merges windows of several models ending together into rates per second and per minute', () => {
-    const base = { version: '1', ep: 'cpu' as const, from: 0, to: 10_000, latencySumMs: 0, queueSumMs: 0 };
-    const latency = [0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0];
-    const windows: InferenceWindow[] = [
-      { ...base, model: 'a', requests: 10, failures: { INFERENCE_FAILED: 1 }, latency },
-      { ...base, model: 'b', requests: 10, failures: { INFERENCE_TIMEOUT: 1 }, latency },
-    ];
-    const s = toDeviceSeries([{ t: 2, cpu: 50, memUsed: 1, memTotal: 4, temps: { a: 40, b: 55 } }, { t: 1, cpu: 10 }], windows);
+  it('merges models per time: summed rates, request-weighted mean, worst p95', () => {
+    const s = toDeviceSeries(
+      [{ t: 2, n: 1, cpu: 50, memUsed: 1, memTotal: 4, tempMax: 55, max: {} }, { t: 1, n: 1, cpu: 10, max: {} }],
+      [point(0, 'a', 30, 1, 10, 20), point(0, 'b', 10, 1, 30, 50), point(60_000, 'a', 60, 0, 10, 20)],
+      '1m',
+    );
     expect(s.sampleTimes).toEqual([1, 2]);
     expect(s.cpu).toEqual([10, 50]);
     expect(s.memoryPercent).toEqual([null, 25]);
     expect(s.temperature).toEqual([null, 55]);
-    expect(s.windowTimes).toEqual([10_000]);
-    expect(s.requestsPerS).toEqual([2]);
-    expect(s.failuresPerMin).toEqual([12]);
-    expect(s.p50Ms[0]).toBeCloseTo(7.5);
+    expect(s.windowTimes).toEqual([0, 60_000]);
+    expect(s.requestsPerS).toEqual([40 / 60, 1]);
+    expect(s.failuresPerMin).toEqual([2, 0]);
+    expect(s.meanMs).toEqual([15, 10]);
+    expect(s.p95Ms).toEqual([50, 20]);
+    expect(s.p50Ms).toEqual([null, null]);
+  });
+
+  it('gives raw points the width of the gap to the next one', () => {
+    const s = toDeviceSeries([], [point(0, 'a', 10, 0, 1, 1), point(5000, 'a', 20, 0, 1, 1), point(10_000, 'a', 5, 0, 1, 1)], 'raw');
+    expect(s.requestsPerS).toEqual([2, 4, 1]);
   });
 });
 

@@ -1,70 +1,66 @@
-import type { DeviceSample, InferenceWindow } from '@edgefleet/shared';
-
-/** Histogram bucket upper bounds in ms; mirrors LATENCY_BUCKETS_MS in the shared contract (the last count is +Inf). */
-const LATENCY_BUCKETS_MS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000];
+import type { InferencePoint, SamplePoint, TelemetryResolution } from '@edgefleet/shared';
 
 export interface DeviceSeries {
   /** Sample times, Unix ms. */
   sampleTimes: number[];
   cpu: (number | null)[];
   memoryPercent: (number | null)[];
-  /** Hottest sensor per sample, °C. */
+  /** Hottest sensor per point, °C. */
   temperature: (number | null)[];
-  /** Inference window end times, Unix ms (windows of every model/version/EP merged per end time). */
+  /** Inference bucket start times, Unix ms (every model/version/EP merged per time). */
   windowTimes: number[];
   requestsPerS: (number | null)[];
   failuresPerMin: (number | null)[];
+  /** p50 where the server reports it (InferencePoint has no p50 yet), otherwise null. */
   p50Ms: (number | null)[];
+  meanMs: (number | null)[];
   p95Ms: (number | null)[];
 }
 
+const BUCKET_MS: Record<Exclude<TelemetryResolution, 'auto'>, number | undefined> = { raw: undefined, '1m': 60_000, '1h': 3_600_000 };
+
 /**
- * Quantile from a bucketed histogram with linear interpolation inside the bucket, as Prometheus'
- * histogram_quantile does; the +Inf bucket answers with the last finite bound.
+ * Raw inference points are keyed by window start and carry no width, so a point's width is the
+ * gap to the next point (the last one reuses the median gap); rolled-up points have the bucket's width.
  */
-export function histogramQuantile(counts: readonly number[], q: number): number | null {
-  const total = counts.reduce((a, b) => a + b, 0);
-  if (total === 0) return null;
-  const rank = q * total;
-  let seen = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i] ?? 0;
-    if (seen + c >= rank && c > 0) {
-      const upper = LATENCY_BUCKETS_MS[i];
-      if (upper === undefined) return LATENCY_BUCKETS_MS[LATENCY_BUCKETS_MS.length - 1] ?? null;
-      const lower = i === 0 ? 0 : (LATENCY_BUCKETS_MS[i - 1] ?? 0);
-      return lower + (upper - lower) * ((rank - seen) / c);
-    }
-    seen += c;
-  }
-  return null;
+function widths(times: number[], resolution: string): number[] {
+  const fixed = BUCKET_MS[resolution as keyof typeof BUCKET_MS];
+  if (fixed) return times.map(() => fixed);
+  const gaps = times.slice(1).map((t, i) => t - (times[i] ?? t)).filter((g) => g > 0);
+  const median = [...gaps].sort((a, b) => a - b)[Math.floor(gaps.length / 2)];
+  return times.map((t, i) => {
+    const next = times[i + 1];
+    return next !== undefined && next > t ? next - t : (median ?? 0);
+  });
 }
 
-/** Turns raw device samples and inference windows into chart-ready, time-sorted series. */
-export function toDeviceSeries(samples: readonly DeviceSample[], windows: readonly InferenceWindow[]): DeviceSeries {
+/** Turns the telemetry API's sample and inference points for one device into chart-ready, time-sorted series. */
+export function toDeviceSeries(samples: readonly SamplePoint[], inference: readonly (InferencePoint & { p50LatencyMs?: number })[], resolution: string): DeviceSeries {
   const sorted = [...samples].sort((a, b) => a.t - b.t);
-  const merged = new Map<number, { from: number; to: number; requests: number; failures: number; latency: number[] }>();
-  for (const w of windows) {
-    const slot = merged.get(w.to) ?? { from: w.from, to: w.to, requests: 0, failures: 0, latency: new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0) };
-    slot.from = Math.min(slot.from, w.from);
-    slot.requests += w.requests;
-    slot.failures += Object.values(w.failures).reduce((a, b) => a + b, 0);
-    w.latency.forEach((c, i) => (slot.latency[i] = (slot.latency[i] ?? 0) + c));
-    merged.set(w.to, slot);
+  const merged = new Map<number, { requests: number; failures: number; latencyWeighted: number; p95: number | null; p50: number | null }>();
+  for (const p of inference) {
+    const slot = merged.get(p.t) ?? { requests: 0, failures: 0, latencyWeighted: 0, p95: null, p50: null };
+    slot.requests += p.requests;
+    slot.failures += p.failures;
+    slot.latencyWeighted += (p.meanLatencyMs ?? 0) * p.requests;
+    // Across models the worst p95 is the honest single number (percentiles do not add).
+    if (p.p95LatencyMs !== undefined) slot.p95 = Math.max(slot.p95 ?? 0, p.p95LatencyMs);
+    if (p.p50LatencyMs !== undefined) slot.p50 = Math.max(slot.p50 ?? 0, p.p50LatencyMs);
+    merged.set(p.t, slot);
   }
-  const slots = [...merged.values()].sort((a, b) => a.to - b.to);
+  const windowTimes = [...merged.keys()].sort((a, b) => a - b);
+  const width = widths(windowTimes, resolution);
+  const slots = windowTimes.map((t) => merged.get(t)!);
   return {
     sampleTimes: sorted.map((s) => s.t),
     cpu: sorted.map((s) => s.cpu ?? null),
     memoryPercent: sorted.map((s) => (s.memUsed !== undefined && s.memTotal ? (100 * s.memUsed) / s.memTotal : null)),
-    temperature: sorted.map((s) => {
-      const temps = Object.values(s.temps ?? {});
-      return temps.length ? Math.max(...temps) : null;
-    }),
-    windowTimes: slots.map((s) => s.to),
-    requestsPerS: slots.map((s) => (s.to > s.from ? s.requests / ((s.to - s.from) / 1000) : null)),
-    failuresPerMin: slots.map((s) => (s.to > s.from ? s.failures / ((s.to - s.from) / 60_000) : null)),
-    p50Ms: slots.map((s) => histogramQuantile(s.latency, 0.5)),
-    p95Ms: slots.map((s) => histogramQuantile(s.latency, 0.95)),
+    temperature: sorted.map((s) => s.tempMax ?? null),
+    windowTimes,
+    requestsPerS: slots.map((s, i) => ((width[i] ?? 0) > 0 ? s.requests / ((width[i] ?? 1) / 1000) : null)),
+    failuresPerMin: slots.map((s, i) => ((width[i] ?? 0) > 0 ? s.failures / ((width[i] ?? 1) / 60_000) : null)),
+    p50Ms: slots.map((s) => s.p50),
+    meanMs: slots.map((s) => (s.requests > 0 ? s.latencyWeighted / s.requests : null)),
+    p95Ms: slots.map((s) => s.p95),
   };
 }

@@ -1,4 +1,4 @@
-import type { DeviceSample, InferenceWindow } from '@edgefleet/shared';
+import type { TelemetryInferenceResponse, TelemetrySamplesResponse } from '@edgefleet/shared';
 import type { ApiClient } from '../api/client.js';
 import { createTimeChart, type TimeChart } from '../components/time-chart.js';
 import { errorNotice } from '../components/widgets.js';
@@ -34,6 +34,7 @@ export function deviceTelemetryPanel(api: ApiClient, deviceId: string, intervalM
       unit: 'ms',
       series: [
         { label: 'p50', color: '#0891b2' },
+        { label: 'mean', color: '#65a30d' },
         { label: 'p95', color: '#ea580c' },
       ],
     }),
@@ -53,14 +54,19 @@ export function deviceTelemetryPanel(api: ApiClient, deviceId: string, intervalM
     const to = Date.now();
     const from = to - Number(range.value);
     try {
-      const body = await api.get<{ samples?: DeviceSample[]; inference?: InferenceWindow[] }>(`/devices/${encodeURIComponent(deviceId)}/telemetry`, { from, to });
+      const query = { deviceIds: deviceId, from, to };
+      const [samples, inference] = await Promise.all([
+        api.get<TelemetrySamplesResponse>('/telemetry/samples', query),
+        api.get<TelemetryInferenceResponse>('/telemetry/inference', query),
+      ]);
       if (disposed) return;
-      const s = toDeviceSeries(body.samples ?? [], body.inference ?? []);
+      const points = samples.series.find((x) => x.deviceId === deviceId)?.points ?? [];
+      const s = toDeviceSeries(points, inference.points, inference.resolution);
       charts.cpu.setData(s.sampleTimes, [s.cpu]);
       charts.memory.setData(s.sampleTimes, [s.memoryPercent]);
       charts.temperature.setData(s.sampleTimes, [s.temperature]);
       charts.rate.setData(s.windowTimes, [s.requestsPerS]);
-      charts.latency.setData(s.windowTimes, [s.p50Ms, s.p95Ms]);
+      charts.latency.setData(s.windowTimes, [s.p50Ms, s.meanMs, s.p95Ms]);
       charts.failures.setData(s.windowTimes, [s.failuresPerMin]);
       el.dataset.loadedAt = String(Date.now());
       status.replaceChildren();
