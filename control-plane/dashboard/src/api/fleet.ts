@@ -1,5 +1,5 @@
-import type { DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest, RolloutEvent } from '@edgefleet/shared';
-import type { ApiClient } from './client.js';
+import type { CommandResult, DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest, RolloutEvent } from '@edgefleet/shared';
+import { ApiError, type ApiClient } from './client.js';
 
 /**
  * Typed calls the dashboard makes, one place to adjust when a route changes. Shapes are the
@@ -19,7 +19,8 @@ export interface FleetApi {
   dryRun(request: CreateRolloutRequest): Promise<DryRunPlan>;
   createRollout(request: CreateRolloutRequest): Promise<RolloutView>;
   rolloutAction(id: string, action: RolloutAction, body?: Record<string, unknown>): Promise<RolloutView>;
-  command(deviceId: string, body: Record<string, unknown>): Promise<unknown>;
+  /** Sends a device command and waits for the device's answer; rejects with the device's error when it says no. */
+  command(deviceId: string, command: Record<string, unknown>): Promise<CommandResult>;
 }
 
 export function fleetApi(api: ApiClient): FleetApi {
@@ -27,7 +28,7 @@ export function fleetApi(api: ApiClient): FleetApi {
     devices: async (query: { status?: string; model?: string; tag?: string } = {}) => (await api.get<{ devices: Device[] }>('/devices', query)).devices,
     device: (id: string) => api.get<DeviceDetail>(`/devices/${encodeURIComponent(id)}`),
     models: async () => (await api.get<{ models: ModelSummary[] }>('/models')).models,
-    modelVersions: async (name: string) => (await api.get<{ name: string; versions: ModelVersionRecord[] }>(`/models/${encodeURIComponent(name)}/versions`)).versions,
+    modelVersions: async (name: string) => (await api.get<{ name: string; versions: ModelVersionRecord[] }>(`/models/${encodeURIComponent(name)}`)).versions,
     rollouts: async () => listOf<RolloutView>(await api.get<unknown>('/rollouts'), 'rollouts'),
     rollout: (id: string) => api.get<RolloutView>(`/rollouts/${encodeURIComponent(id)}`),
     rolloutEvents: async (id: string) => listOf<RolloutEvent>(await api.get<unknown>(`/rollouts/${encodeURIComponent(id)}/events`), 'events'),
@@ -35,7 +36,11 @@ export function fleetApi(api: ApiClient): FleetApi {
     createRollout: (request: CreateRolloutRequest) => api.post<RolloutView>('/rollouts', { ...request, dryRun: false }),
     rolloutAction: (id, action, body = {}) =>
       api.post<RolloutView>(`/rollouts/${encodeURIComponent(id)}/${action}`, body),
-    command: (deviceId: string, body: Record<string, unknown>) => api.post<unknown>(`/devices/${encodeURIComponent(deviceId)}/commands`, body),
+    command: async (deviceId, command) => {
+      const result = await api.post<CommandResult>(`/devices/${encodeURIComponent(deviceId)}/commands`, { command });
+      if (!result.ok) throw new ApiError(200, result.error?.code ?? 'COMMAND_FAILED', result.error?.message ?? `${String(command.type)} failed on ${deviceId}`);
+      return result;
+    },
   };
 }
 

@@ -141,7 +141,7 @@ function actionsCard(ctx: ViewContext, deviceId: string, models: () => ReportedM
       output.replaceChildren(h('p', { class: 'muted' }, 'Waiting for the device…'));
       try {
         const result = await fleet.command(deviceId, { type: 'collect-diagnostics' });
-        output.replaceChildren(h('pre', { class: 'diagnostics', attrs: { tabindex: 0, 'aria-label': 'Diagnostics' } }, JSON.stringify(result, null, 2)));
+        output.replaceChildren(h('pre', { class: 'diagnostics', attrs: { tabindex: 0, 'aria-label': 'Diagnostics' } }, JSON.stringify(result.result, null, 2)));
       } catch (error) {
         output.replaceChildren(errorNotice(error));
       }
