@@ -13,3 +13,4 @@ export { createSqliteOutbox, type Outbox, type OutboxEntry } from './store/index
 export { plan, type Step } from './reconcile/index.js';
 export * from './hardware/index.js';
 export * from './inference/index.js';
+export * from './api/index.js';

@@ -2,7 +2,6 @@ import { createWriteStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Logger } from 'pino';
 import { EdgefleetError } from '@edgefleet/shared';
 import type { StateStore } from '../store/state-store.js';
@@ -52,7 +51,7 @@ export function createHttpFetcher({ store, logger }: { store: StateStore; logger
         log.info({ model: req.model, version: req.version, from: have }, 'fetching artifact over HTTP');
         if (!res.body) throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url}: empty body`);
         let bytes = have;
-        const body = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+        const body = Readable.fromWeb(res.body);
         body.on('data', (c: Buffer) => {
           bytes += c.length;
           req.onProgress?.(bytes, size);

@@ -28,7 +28,7 @@ function prettyLine(line: string): string {
     const { level, time, msg, pid: _pid, hostname: _h, deviceId: _d, ...rest } = JSON.parse(line) as Record<string, unknown>;
     const extra = Object.keys(rest).length ? ` ${JSON.stringify(rest)}` : '';
     const t = new Date(typeof time === 'number' ? time : Date.now()).toISOString().slice(11, 23);
-    return `${t} ${(LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)} ${String(msg ?? '')}${extra}\n`;
+    return `${t} ${(LEVEL_NAMES[level as number] ?? String(level)).padEnd(5)} ${typeof msg === 'string' ? msg : JSON.stringify(msg ?? '')}${extra}\n`;
   } catch {
     return line;
   }

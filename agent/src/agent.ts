@@ -1,0 +1,219 @@
+import { join } from 'node:path';
+import type Database from 'better-sqlite3';
+import {
+  EdgefleetError,
+  desiredStateSchema,
+  parsePayload,
+  toEdgefleetError,
+  type AgentConfig,
+  type HardwareProfile,
+  type ReportedState,
+} from '@edgefleet/shared';
+import { createCommandHandler, encodeCommandResult, type CommandHandler } from './commands/index.js';
+import { createHttpFetcher, createMqttChunkFetcher, type MqttChunkFetcher } from './delivery/index.js';
+import type { InferenceRuntime, Tensor } from './inference/runtime-port.js';
+import { createLifecycle, withDeadline, type Lifecycle } from './lifecycle/index.js';
+import type { AgentLogger } from './log/index.js';
+import { createMqttSession, createOutboxPublisher, type MqttSession } from './mqtt/index.js';
+import {
+  DEPLOYMENT_EVENT_KIND,
+  createDeploymentJournal,
+  createInferenceWindowHub,
+  createReconciler,
+  createStateReporter,
+  type InferenceWindowHub,
+  type Reconciler,
+  type StateReporter,
+} from './reconcile/index.js';
+import { createModelRepository, type ModelRepository } from './repository/index.js';
+import { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type StateStore } from './store/index.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface CreateAgentOptions {
+  config: Readonly<AgentConfig>;
+  log: AgentLogger;
+  /** The inference runtime, or a factory called during start (after the database is open). */
+  runtime: InferenceRuntime | (() => Promise<InferenceRuntime>);
+  hardware?: HardwareProfile;
+  /** Optional extra part started after MQTT and stopped first (the local API server). */
+  api?: (agent: Agent) => Promise<{ close(deadlineMs: number): Promise<void> }>;
+}
+
+/** The running parts, for the API server, telemetry and tests. */
+export interface AgentParts {
+  db: Database.Database;
+  store: StateStore;
+  outbox: Outbox;
+  repository: ModelRepository;
+  runtime: InferenceRuntime;
+  session: MqttSession;
+  reconciler: Reconciler;
+  fetcher: MqttChunkFetcher;
+  windows: InferenceWindowHub;
+  commands: CommandHandler;
+  reporter: StateReporter;
+}
+
+export interface Agent {
+  readonly lifecycle: Lifecycle;
+  /** Available after start() resolved. */
+  readonly parts: AgentParts;
+  start(): Promise<void>;
+  /** Stop intake, drain within `config.drainDeadlineMs`, release everything; never throws. */
+  stop(): Promise<{ drained: boolean }>;
+  reportedState(): Promise<ReportedState>;
+}
+
+/**
+ * Wires the agent's parts in start order — store, repository, runtime, reconciler (serves the
+ * active models even offline), MQTT — and stops them in reverse.
+ *
+ * @example
+ *   const agent = createAgent({ config, log: createLogger({ level: 'info' }), runtime: () => createInferenceRuntime({ hardware }) });
+ *   await agent.start();
+ */
+export function createAgent(options: CreateAgentOptions): Agent {
+  const { config, log } = options;
+  const logger = log.logger.child({ deviceId: config.deviceId });
+  const lifecycle = createLifecycle();
+  let parts: AgentParts | undefined;
+  let api: { close(deadlineMs: number): Promise<void> } | undefined;
+  let intake = true;
+
+  const agent: Agent = {
+    lifecycle,
+    get parts() {
+      if (!parts) throw new EdgefleetError('LIFECYCLE_INVALID_STATE', 'the agent has not started');
+      return parts;
+    },
+    async start() {
+      lifecycle.to('starting');
+      try {
+        const db = openDatabase(join(config.dataDir, 'state.db'));
+        const store = createStateStore(db);
+        const outbox = createSqliteOutbox(db);
+        const repository = createModelRepository({ dataDir: config.dataDir, store });
+        await repository.init();
+        await repository.cleanStaging();
+        const runtime = typeof options.runtime === 'function' ? await options.runtime() : options.runtime;
+        const session = createMqttSession({ config, logger, agentVersion: AGENT_VERSION });
+        const publisher = createOutboxPublisher({ outbox, session, logger, kind: DEPLOYMENT_EVENT_KIND });
+        const journal = createDeploymentJournal({ deviceId: config.deviceId, outbox, onEnqueued: () => publisher.flush(), logger });
+        const windows = createInferenceWindowHub(runtime);
+        const late: { reconciler?: Reconciler } = {};
+        const reporter = createStateReporter({
+          deviceId: config.deviceId,
+          agentVersion: AGENT_VERSION,
+          dataDir: config.dataDir,
+          session,
+          reconciler: () => late.reconciler,
+          hardware: () => options.hardware,
+          logger,
+        });
+        const fetcher = createMqttChunkFetcher({ session, store, config, logger });
+        const r = createReconciler({
+          config,
+          store,
+          repository,
+          runtime,
+          mqttFetcher: fetcher,
+          httpFetcher: createHttpFetcher({ store, logger }),
+          journal,
+          windows,
+          logger,
+          report: () => reporter.request(),
+        });
+        late.reconciler = r;
+        const commands = createCommandHandler({
+          deviceId: config.deviceId,
+          logger,
+          target: {
+            getState: () => reporter.snapshot(),
+            rollback: (model, reason) => r.rollback(model, reason),
+            reload: async () => {
+              r.trigger();
+              return { triggered: true };
+            },
+            diagnostics: (lines) => ({ logs: log.recent(lines), events: journal.recent(), lifecycle: lifecycle.state, outboxSize: outbox.size(), delivery: fetcher.stats }),
+            setLogLevel: (level) => log.setLevel(level),
+            infer: async (model, request, version) => {
+              const body = request as { inputs?: Tensor[] } | undefined;
+              if (!body || !Array.isArray(body.inputs)) throw new EdgefleetError('INPUT_INVALID', 'infer request needs a KServe v2 body with inputs');
+              const res = await runtime.infer(model, body.inputs, version ? { version } : {});
+              return { model_name: res.model, model_version: res.version, outputs: res.outputs.map((o) => ({ ...o, data: Array.from(o.data as ArrayLike<number>, Number) })) };
+            },
+          },
+        });
+
+        session.on('desired', (payload) => {
+          if (!intake || payload.length === 0) return;
+          try {
+            const desired = parsePayload(desiredStateSchema, payload, 'desired state');
+            if (desired.deviceId !== config.deviceId) throw new EdgefleetError('PAYLOAD_INVALID', `desired state names device ${desired.deviceId}`);
+            r.setDesired(desired);
+          } catch (err) {
+            logger.warn({ code: toEdgefleetError(err).code, err: toEdgefleetError(err).message.slice(0, 500) }, 'rejected a desired state');
+          }
+        });
+        session.on('commands', (payload) => {
+          if (!intake) return;
+          void commands.handle(payload).then((result) => {
+            if (result) session.publish('command-results', encodeCommandResult(result)).catch(() => logger.debug('command result not delivered'));
+          });
+        });
+
+        parts = { db, store, outbox, repository, runtime, session, reconciler: r, fetcher, windows, commands, reporter };
+        windows.start(1000);
+        r.start();
+        session.start();
+        if (options.api) api = await options.api(agent);
+        lifecycle.to('running');
+        logger.info({ dataDir: config.dataDir, broker: config.broker.url }, 'agent running');
+      } catch (err) {
+        lifecycle.to('failed');
+        logger.fatal({ err }, 'agent failed to start');
+        await agent.stop();
+        throw err;
+      }
+    },
+    async stop() {
+      if (lifecycle.state === 'stopped' || lifecycle.state === 'draining') return { drained: true };
+      if (lifecycle.state === 'created') {
+        lifecycle.to('stopped');
+        return { drained: true };
+      }
+      lifecycle.to('draining');
+      intake = false;
+      const deadline = Date.now() + config.drainDeadlineMs;
+      const left = (): number => Math.max(100, deadline - Date.now());
+      let drained = true;
+      const p = parts;
+      // Reverse start order: API intake, reconcile work, in-flight events, MQTT, inference, database last.
+      if (api) drained = (await withDeadline(api.close(left()), left())) && drained;
+      if (p) {
+        drained = (await withDeadline(p.reconciler.stop(left()), left())) && drained;
+        p.windows.stop();
+        p.reporter.stop();
+        await withDeadline(
+          (async () => {
+            while (p.session.connected && p.outbox.size(DEPLOYMENT_EVENT_KIND) > 0 && Date.now() < deadline - 500) await new Promise((res) => setTimeout(res, 25));
+          })(),
+          Math.min(2000, left()),
+        );
+        await withDeadline(p.session.close(Math.min(2000, left())), Math.min(2500, left()));
+        drained = (await withDeadline(p.runtime.close(left()), left())) && drained;
+        try {
+          p.db.close();
+        } catch (err) {
+          logger.warn({ err }, 'closing the database failed');
+        }
+      }
+      lifecycle.to('stopped');
+      logger.info({ drained }, 'agent stopped');
+      return { drained };
+    },
+    reportedState: () => agent.parts.reporter.snapshot(),
+  };
+  return agent;
+}

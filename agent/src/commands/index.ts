@@ -1,0 +1,1 @@
+export { createCommandHandler, encodeCommandResult, type CommandHandler, type CommandTarget } from './command-handler.js';
