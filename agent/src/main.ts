@@ -1,0 +1,85 @@
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { toEdgefleetError } from '@edgefleet/shared';
+import { createAgent, AGENT_VERSION } from './agent.js';
+import { loadAgentConfig } from './config/index.js';
+import { createNodeHardwarePort, detectHardware } from './hardware/index.js';
+import { createInferenceRuntime } from './inference/index.js';
+import { createLogger } from './log/index.js';
+
+/**
+ * `edgefleet-agent --config FILE [--data-dir DIR] [--api-port N]`. The only place that touches
+ * process signals and exit codes (docs/architecture.md, "Lifecycle").
+ */
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
+  return n;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = new Command()
+    .name('edgefleet-agent')
+    .description('edgefleet device agent: converges this device to its desired models and serves them')
+    .version(AGENT_VERSION)
+    .option('-c, --config <file>', 'YAML or JSON config file')
+    .option('--data-dir <dir>', 'state directory (overrides the config)')
+    .option('--api-port <port>', 'local inference API port (overrides the config)', parsePort)
+    .parse(argv);
+  const flags = program.opts<{ config?: string; dataDir?: string; apiPort?: number }>();
+
+  let config;
+  try {
+    config = loadAgentConfig({ file: flags.config, dataDir: flags.dataDir, apiPort: flags.apiPort });
+  } catch (err) {
+    const e = toEdgefleetError(err);
+    process.stderr.write(`edgefleet-agent: ${e.code}: ${e.message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const log = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+  const hardware = await detectHardware(createNodeHardwarePort()).catch((err: unknown) => {
+    log.logger.warn({ err }, 'hardware detection failed');
+    return undefined;
+  });
+  const agent = createAgent({
+    config,
+    log,
+    ...(hardware ? { hardware } : {}),
+    runtime: async () => {
+      if (!hardware) throw toEdgefleetError(new Error('no hardware profile'), 'INTERNAL');
+      return createInferenceRuntime({
+        hardware,
+        config: config.inference,
+        epCache: join(config.dataDir, 'ep-choices.json'),
+        logger: log.logger.child({ part: 'inference' }),
+      });
+    },
+  });
+
+  let stopping: Promise<unknown> | undefined;
+  const shutdown = (signal: string): void => {
+    if (stopping) {
+      log.logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    log.logger.info({ signal }, 'stopping');
+    stopping = agent.stop().then(({ drained }) => {
+      process.exitCode = drained ? 0 : 1;
+      // Anything still holding the loop (a stuck socket) must not outlive the drain deadline.
+      setTimeout(() => process.exit(process.exitCode ?? 0), 1000).unref();
+    });
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+
+  try {
+    await agent.start();
+  } catch (err) {
+    const e = toEdgefleetError(err);
+    process.stderr.write(`edgefleet-agent: ${e.code}: ${e.message}\n`);
+    process.exitCode = 1;
+  }
+}
+
+await main(process.argv);
