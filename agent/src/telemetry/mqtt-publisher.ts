@@ -1,15 +1,26 @@
 import type { MqttClient } from 'mqtt';
-import type { OutboxPublisher } from './outbox-sender.js';
+import { deviceTopic, type DevicePublishChannel } from '@edgefleet/shared';
+import type { MqttSession } from '../mqtt/index.js';
+import type { OutboxTransport } from './outbox-sender.js';
+
+/** The agent's MQTT session (agent/src/mqtt) as the sender's transport. */
+export function createSessionTransport(session: Pick<MqttSession, 'connected' | 'publish'>): OutboxTransport {
+  return {
+    connected: () => session.connected,
+    publish: (channel, payload, qos) => session.publish(channel as DevicePublishChannel, payload, { qos }),
+  };
+}
 
 /**
- * The sender's view of an mqtt.js client. mqtt.js queues publishes while offline (in memory), which
- * would duplicate the durable outbox: publish only while connected and let the outbox hold the rest.
+ * A bare mqtt.js client as the sender's transport (tests, the fleet simulator). mqtt.js queues
+ * publishes while offline in memory, which would duplicate the durable outbox: the sender only
+ * publishes while connected and lets the outbox hold the rest.
  */
-export function createMqttPublisher(client: MqttClient): OutboxPublisher {
+export function createMqttClientTransport(client: MqttClient, deviceId: string): OutboxTransport {
   return {
     connected: () => client.connected,
-    publish: async (topic, payload, qos) => {
-      await client.publishAsync(topic, payload, { qos, retain: false });
+    publish: async (channel, payload, qos) => {
+      await client.publishAsync(deviceTopic(deviceId, channel as DevicePublishChannel), payload, { qos, retain: false });
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { Outbox, OutboxEntry } from '../store/index.js';
+import { DEPLOYMENT_EVENT_KIND } from '../reconcile/deployment-events.js';
 import { TELEMETRY_KIND } from './telemetry-outbox.js';
 
 /**
@@ -10,10 +11,13 @@ import { TELEMETRY_KIND } from './telemetry-outbox.js';
  * budget (metered links) applies to telemetry only; events are never held back.
  */
 
-/** The MQTT client as the sender needs it; `publish` resolves on PUBACK (QoS 1) and rejects on failure. */
-export interface OutboxPublisher {
+/**
+ * The MQTT connection as the sender needs it. `channel` is the entry's topic field (a device
+ * channel name such as `telemetry`); `publish` resolves on PUBACK (QoS 1) and rejects on failure.
+ */
+export interface OutboxTransport {
   connected(): boolean;
-  publish(topic: string, payload: Buffer, qos: 0 | 1): Promise<void>;
+  publish(channel: string, payload: Buffer, qos: 0 | 1): Promise<void>;
 }
 
 export interface Clock {
@@ -22,14 +26,19 @@ export interface Clock {
 
 export interface OutboxSenderOptions {
   outbox: Outbox;
-  publisher: OutboxPublisher;
+  transport: OutboxTransport;
   clock?: Clock;
   /** Entries published per round (in flight together). @default 100 */
   batchLimit?: number;
   /** Telemetry bytes allowed per rolling hour; 0 = unlimited. @default 0 */
   budgetBytesPerHour?: number;
-  /** Kinds sent before everything else and exempt from the budget. @default ['event'] */
+  /** Kinds sent before everything else and exempt from the budget. @default [DEPLOYMENT_EVENT_KIND] */
   priorityKinds?: readonly string[];
+  /**
+   * Drain only these kinds (e.g. `[TELEMETRY_KIND]` while deployment events keep their own
+   * publisher, agent/src/mqtt/outbox-publisher.ts). @default every kind
+   */
+  kinds?: readonly string[];
   /** A publish without PUBACK in this time counts as failed (the entry stays). @default 10000 */
   publishTimeoutMs?: number;
   onError?: (err: unknown, entry: OutboxEntry) => void;
@@ -52,11 +61,12 @@ export interface OutboxSender {
 const HOUR_MS = 3_600_000;
 
 export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
-  const { outbox, publisher } = options;
+  const { outbox, transport } = options;
+  const kinds = options.kinds;
   const clock = options.clock ?? { now: () => Date.now() };
   const batchLimit = options.batchLimit ?? 100;
   const budget = options.budgetBytesPerHour ?? 0;
-  const priorityKinds = options.priorityKinds ?? ['event'];
+  const priorityKinds = (options.priorityKinds ?? [DEPLOYMENT_EVENT_KIND]).filter((k) => !kinds || kinds.includes(k));
   const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
   const spent: { at: number; bytes: number }[] = [];
   let running: Promise<FlushResult> | undefined;
@@ -71,7 +81,7 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
-        publisher.publish(entry.topic, entry.payload, entry.qos),
+        transport.publish(entry.topic, entry.payload, entry.qos),
         new Promise((_, reject) => {
           timer = setTimeout(() => reject(new Error(`no PUBACK within ${publishTimeoutMs} ms`)), publishTimeoutMs);
         }),
@@ -96,7 +106,8 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
     }
     if (round.length > 0) return { round, budgetSpent: false };
     let allowance = budget > 0 ? budget - bytesInLastHour() : Infinity;
-    for (const entry of outbox.peek(batchLimit)) {
+    const rest = kinds ? kinds.flatMap((k) => outbox.peek(batchLimit, k)).sort((a, b) => a.seq - b.seq).slice(0, batchLimit) : outbox.peek(batchLimit);
+    for (const entry of rest) {
       if (entry.kind === TELEMETRY_KIND) {
         if (entry.payload.length > allowance) return { round, budgetSpent: true };
         allowance -= entry.payload.length;
@@ -108,7 +119,7 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
 
   async function drain(): Promise<FlushResult> {
     const result: FlushResult = { sent: 0, deferredByBudget: 0, failed: 0 };
-    while (publisher.connected()) {
+    while (transport.connected()) {
       const { round, budgetSpent } = nextRound();
       const outcomes = await Promise.all(round.map(publishOne));
       const ok = outcomes.filter(Boolean).length;

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePayload, telemetryBatchSchema, type DeviceSample } from '@edgefleet/shared';
 import { createSqliteOutbox, createStateStore, openDatabase } from '../store/index.js';
-import { createOutboxSender, type OutboxPublisher } from './outbox-sender.js';
+import { createOutboxSender, type OutboxTransport } from './outbox-sender.js';
 import { createTelemetryOutbox, TELEMETRY_KIND } from './telemetry-outbox.js';
 
 const dirs: string[] = [];
@@ -24,7 +24,7 @@ function samples(n: number, t0: number): DeviceSample[] {
 }
 
 /** Records what was published; `up` models the link. Stands in for the MQTT client (proven in test/integration/telemetry-*.test.ts). */
-function recordingPublisher(): OutboxPublisher & { published: { topic: string; payload: Buffer }[]; up: boolean } {
+function recordingPublisher(): OutboxTransport & { published: { topic: string; payload: Buffer }[]; up: boolean } {
   const p = {
     up: true,
     published: [] as { topic: string; payload: Buffer }[],
@@ -87,9 +87,9 @@ describe('telemetry outbox (real SQLite file)', () => {
 
   it('never drops or counts deployment events, even past the cap', () => {
     const { db, outbox, telemetry } = open(tmp(), 3);
-    for (let i = 0; i < 5; i++) outbox.enqueue('event', 'edgefleet/v1/devices/dev-1/events', (seq) => Buffer.from(JSON.stringify({ seq })));
+    for (let i = 0; i < 5; i++) outbox.enqueue('deployment-event', 'events', (seq) => Buffer.from(JSON.stringify({ seq })));
     for (let i = 0; i < 6; i++) telemetry.enqueue({ samples: samples(1, i), inference: [] }, new Date(i));
-    expect(outbox.size('event')).toBe(5);
+    expect(outbox.size('deployment-event')).toBe(5);
     expect(telemetry.pending()).toBe(3);
     expect(telemetry.dropped()).toEqual({ batches: 3, samples: 3 });
     db.close();
@@ -100,16 +100,16 @@ describe('outbox sender', () => {
   it('sends events before telemetry, deletes only what was acknowledged, keeps the rest while the link is down', async () => {
     const { db, outbox, telemetry } = open(tmp(), 100);
     const publisher = recordingPublisher();
-    const sender = createOutboxSender({ outbox, publisher, batchLimit: 4 });
+    const sender = createOutboxSender({ outbox, transport: publisher, batchLimit: 4 });
     for (let i = 0; i < 6; i++) telemetry.enqueue({ samples: samples(1, i), inference: [] }, new Date(i));
-    outbox.enqueue('event', 'edgefleet/v1/devices/dev-1/events', (seq) => Buffer.from(JSON.stringify({ seq })));
+    outbox.enqueue('deployment-event', 'events', (seq) => Buffer.from(JSON.stringify({ seq })));
     publisher.up = false;
     expect(await sender.flush()).toEqual({ sent: 0, deferredByBudget: 0, failed: 0 });
     expect(outbox.size()).toBe(7);
     publisher.up = true;
     expect(await sender.flush()).toMatchObject({ sent: 7, failed: 0 });
-    expect(publisher.published[0]!.topic).toBe('edgefleet/v1/devices/dev-1/events');
-    expect(publisher.published.slice(1).every((p) => p.topic.endsWith('/telemetry'))).toBe(true);
+    expect(publisher.published[0]!.topic).toBe('events');
+    expect(publisher.published.slice(1).every((p) => p.topic === 'telemetry')).toBe(true);
     expect(outbox.size()).toBe(0);
     db.close();
   });
@@ -120,7 +120,7 @@ describe('outbox sender', () => {
     const published: Buffer[] = [];
     const sender = createOutboxSender({
       outbox,
-      publisher: {
+      transport: {
         connected: () => true,
         publish: async (_t, payload) => {
           if (failNext) {
@@ -147,16 +147,28 @@ describe('outbox sender', () => {
     const one = telemetry.enqueue({ samples: samples(1, 0), inference: [] }, new Date(0));
     const size = Buffer.byteLength(JSON.stringify(one));
     for (let i = 1; i < 10; i++) telemetry.enqueue({ samples: samples(1, i), inference: [] }, new Date(i));
-    const sender = createOutboxSender({ outbox, publisher, clock: { now: () => now }, budgetBytesPerHour: size * 3 + 1 });
+    const sender = createOutboxSender({ outbox, transport: publisher, clock: { now: () => now }, budgetBytesPerHour: size * 3 + 1 });
     const first = await sender.flush();
     expect(first.sent).toBe(3);
     expect(first.deferredByBudget).toBe(7);
-    outbox.enqueue('event', 'edgefleet/v1/devices/dev-1/events', (seq) => Buffer.from(JSON.stringify({ seq })));
+    outbox.enqueue('deployment-event', 'events', (seq) => Buffer.from(JSON.stringify({ seq })));
     expect((await sender.flush()).sent).toBe(1);
-    expect(outbox.size('event')).toBe(0);
+    expect(outbox.size('deployment-event')).toBe(0);
     now += 3_600_001;
     expect((await sender.flush()).sent).toBe(3);
     expect(sender.bytesInLastHour()).toBeLessThanOrEqual(size * 3 + 1);
+    db.close();
+  });
+
+  it('with kinds: [telemetry] leaves deployment events to their own publisher', async () => {
+    const { db, outbox, telemetry } = open(tmp(), 100);
+    const publisher = recordingPublisher();
+    outbox.enqueue('deployment-event', 'events', (seq) => Buffer.from(JSON.stringify({ seq })));
+    telemetry.enqueue({ samples: samples(1, 0), inference: [] }, new Date(0));
+    const sender = createOutboxSender({ outbox, transport: publisher, kinds: [TELEMETRY_KIND] });
+    expect((await sender.flush()).sent).toBe(1);
+    expect(publisher.published.map((p) => p.topic)).toEqual(['telemetry']);
+    expect(outbox.size('deployment-event')).toBe(1);
     db.close();
   });
 });

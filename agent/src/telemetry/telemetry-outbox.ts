@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { deviceTopic, encodePayload, telemetryBatchSchema, type DeviceSample, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
+import { encodePayload, telemetryBatchSchema, type DeviceSample, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
 import type { Outbox } from '../store/index.js';
 
 /**
@@ -56,7 +56,6 @@ function sampleCount(payload: Buffer): number {
 
 export function createTelemetryOutbox(options: TelemetryOutboxOptions): TelemetryOutbox {
   const { db, outbox, counters, deviceId, maxBatches } = options;
-  const topic = deviceTopic(deviceId, 'telemetry');
   const dropped = (): DropCounts => ({ batches: counters.getNumber(DROPPED_BATCHES_KEY) ?? 0, samples: counters.getNumber(DROPPED_SAMPLES_KEY) ?? 0 });
 
   const enqueueTx = db.transaction((content: { samples: DeviceSample[]; inference: InferenceWindow[] }, sentAt: Date): TelemetryBatch => {
@@ -73,7 +72,8 @@ export function createTelemetryOutbox(options: TelemetryOutboxOptions): Telemetr
       counters.setNumber(DROPPED_SAMPLES_KEY, counts.samples);
     }
     let batch: TelemetryBatch | undefined;
-    outbox.enqueue(TELEMETRY_KIND, topic, (seq) => {
+    // The entry's topic is the channel name, as for every outbox entry (the transport builds the device topic).
+    outbox.enqueue(TELEMETRY_KIND, 'telemetry', (seq) => {
       batch = { deviceId, seq, sentAt: sentAt.toISOString(), samples: content.samples, inference: content.inference, dropped: dropped() };
       return encodePayload(telemetryBatchSchema, batch);
     });
