@@ -13,7 +13,7 @@ import { createWorkerSessionFactory } from './worker-session-factory.js';
 
 /** What the runtime tells observers (the API's Prometheus metrics, logs). */
 export type RuntimeEvent =
-  | { type: 'request'; model: string; version: string; ep: ExecutionProvider; ok: boolean; reason?: string; queueMs: number; computeMs: number }
+  | { type: 'request'; model: string; version: string; ep: ExecutionProvider; ok: boolean; reason?: string; queueMs: number; computeMs: number; batch?: number }
   | { type: 'load'; model: string; version: string; ep: ExecutionProvider; loadMs: number; fallbacks: number; candidates: EpCandidate[]; cached: boolean }
   | { type: 'unload'; model: string; version: string; abandoned: number }
   | { type: 'label'; model: string; label: string; version: string };

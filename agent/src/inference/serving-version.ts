@@ -7,6 +7,8 @@ export interface RequestOutcome {
   reason?: string;
   queueMs: number;
   computeMs: number;
+  /** Inferences in the request (first dimension of the first input), for inference_count. */
+  batch?: number;
 }
 
 interface Job {
@@ -127,7 +129,7 @@ export class ServingVersion {
           job.settled = true;
           clearTimeout(job.timer);
           if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
-          this.options.onOutcome({ ok: true, queueMs, computeMs: result.computeMs });
+          this.options.onOutcome({ ok: true, queueMs, computeMs: result.computeMs, batch: job.inputs[0]?.shape[0] ?? 1 });
           job.resolve({ model: this.model, version: this.version, ep: this.ep, outputs: result.outputs, queueMs, computeMs: result.computeMs });
         },
         (error: unknown) => {

@@ -1,0 +1,144 @@
+import { z } from 'zod';
+import { EdgefleetError } from '@edgefleet/shared';
+import { elementCount, fromRawBytes, isKserveDatatype, toJsonValues, toRawBytes } from '../inference/datatypes.js';
+import type { InferenceRuntime, InferResult, Tensor } from '../inference/runtime-port.js';
+
+/**
+ * KServe Open Inference Protocol v2 `infer`, with Triton's binary tensor extension: the body is a
+ * JSON header of `Inference-Header-Content-Length` bytes followed by the raw tensors of inputs that
+ * carry `parameters.binary_data_size`, in input order. Shared by the HTTP API and the MQTT `infer`
+ * command (JSON only there).
+ */
+const parametersSchema = z.record(z.string(), z.unknown()).optional();
+
+const inputSchema = z.object({
+  name: z.string().min(1),
+  shape: z.array(z.number().int().nonnegative()),
+  datatype: z.string().min(1),
+  parameters: parametersSchema,
+  data: z.unknown().optional(),
+});
+
+export const kserveInferRequestSchema = z.object({
+  id: z.string().optional(),
+  parameters: parametersSchema,
+  inputs: z.array(inputSchema).min(1),
+  outputs: z.array(z.object({ name: z.string().min(1), parameters: parametersSchema })).optional(),
+});
+export type KserveInferRequest = z.infer<typeof kserveInferRequestSchema>;
+
+export interface KserveOutputTensor {
+  name: string;
+  datatype: string;
+  shape: number[];
+  data?: unknown[];
+  parameters?: { binary_data_size: number };
+}
+
+export interface KserveInferResponse {
+  model_name: string;
+  model_version: string;
+  id?: string;
+  outputs: KserveOutputTensor[];
+}
+
+export interface KserveInferReply {
+  /** The JSON response (binary outputs carry `parameters.binary_data_size` and no data). */
+  header: KserveInferResponse;
+  /** Raw output bytes, in output order, when binary outputs were asked for. */
+  binary: Buffer[];
+  result: InferResult;
+}
+
+function flatten(value: unknown, out: unknown[] = []): unknown[] {
+  if (Array.isArray(value)) for (const v of value) flatten(v, out);
+  else out.push(value);
+  return out;
+}
+
+function parseHeader(json: unknown): KserveInferRequest {
+  const parsed = kserveInferRequestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new EdgefleetError('PAYLOAD_INVALID', `infer request: ${issue ? `${issue.path.join('.') || 'body'}: ${issue.message}` : 'invalid'}`);
+  }
+  return parsed.data;
+}
+
+/** Request tensors from a parsed header and the binary section that followed it (empty for JSON). */
+export function decodeInferInputs(request: KserveInferRequest, binary: Uint8Array = new Uint8Array(0)): Tensor[] {
+  let offset = 0;
+  const tensors = request.inputs.map((input): Tensor => {
+    if (input.datatype === 'BF16') throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: BF16 has no onnxruntime-node tensor type`);
+    if (!isKserveDatatype(input.datatype)) throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: unknown datatype ${input.datatype}`);
+    const size = input.parameters?.binary_data_size;
+    if (size !== undefined) {
+      if (typeof size !== 'number' || !Number.isInteger(size) || size < 0) throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: binary_data_size must be a non-negative integer`);
+      if (offset + size > binary.byteLength) throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: binary_data_size ${size} runs past the end of the body`);
+      const bytes = binary.subarray(offset, offset + size);
+      offset += size;
+      return { name: input.name, datatype: input.datatype, shape: input.shape, data: fromRawBytes(input.datatype, bytes, input.shape, input.name) };
+    }
+    if (input.data === undefined) throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: no data and no binary_data_size`);
+    const flat = flatten(input.data);
+    if (flat.length !== elementCount(input.shape)) {
+      throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: ${flat.length} elements for shape [${input.shape.join(',')}]`);
+    }
+    return { name: input.name, datatype: input.datatype, shape: input.shape, data: flat as Tensor['data'] };
+  });
+  if (offset !== binary.byteLength) throw new EdgefleetError('INPUT_INVALID', `${binary.byteLength - offset} bytes after the last binary tensor`);
+  return tensors;
+}
+
+export interface KserveInferOptions {
+  runtime: InferenceRuntime;
+  model: string;
+  version?: string;
+  /** The parsed JSON body, or the JSON header of a binary body. */
+  body: unknown;
+  /** The bytes after the header (binary tensor extension). */
+  binary?: Uint8Array;
+  signal?: AbortSignal;
+}
+
+/** Runs one v2 infer request on the runtime and shapes the v2 response. */
+export async function kserveInfer(options: KserveInferOptions): Promise<KserveInferReply> {
+  const request = parseHeader(options.body);
+  const inputs = decodeInferInputs(request, options.binary);
+  const requested = request.outputs?.map((o) => o.name);
+  const result = await options.runtime.infer(options.model, inputs, {
+    ...(options.version !== undefined ? { version: options.version } : {}),
+    ...(requested ? { outputs: requested } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+  const allBinary = request.parameters?.binary_data_output === true;
+  const binaryWanted = new Set(request.outputs?.filter((o) => o.parameters?.binary_data === true).map((o) => o.name));
+  const binary: Buffer[] = [];
+  const outputs = result.outputs.map((t): KserveOutputTensor => {
+    if (allBinary || binaryWanted.has(t.name)) {
+      const bytes = toRawBytes(t.datatype, t.data);
+      binary.push(bytes);
+      return { name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: bytes.byteLength } };
+    }
+    return { name: t.name, datatype: t.datatype, shape: t.shape, data: toJsonValues(t.datatype, t.data) };
+  });
+  return {
+    header: { model_name: options.model, model_version: result.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs },
+    binary,
+    result,
+  };
+}
+
+/** Splits a binary-extension body into its JSON header and the tensor bytes after it. */
+export function splitBinaryBody(body: Buffer, headerLength: number): { header: unknown; binary: Buffer } {
+  if (!Number.isInteger(headerLength) || headerLength < 0 || headerLength > body.length) {
+    throw new EdgefleetError('BAD_REQUEST', `Inference-Header-Content-Length ${headerLength} is not within the ${body.length}-byte body`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(body.subarray(0, headerLength).toString('utf8'));
+  } catch (cause) {
+    throw new EdgefleetError('PAYLOAD_INVALID', 'the inference header is not valid JSON', { cause });
+  }
+  return { header, binary: body.subarray(headerLength) };
+}

@@ -1,0 +1,132 @@
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import { EdgefleetError, isEdgefleetError, toEdgefleetError } from '@edgefleet/shared';
+import type { InferenceRuntimeWithEvents } from '../inference/runtime.js';
+import type { InferenceRuntime } from '../inference/runtime-port.js';
+import { registerKserveRoutes } from './kserve-routes.js';
+import { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
+import { registerTfServingRoutes } from './tf-serving-routes.js';
+
+export interface CreateApiServerOptions {
+  runtime: InferenceRuntime | InferenceRuntimeWithEvents;
+  /** A pino logger (the agent's); default silent. */
+  logger?: FastifyBaseLogger;
+  /** @default 127.0.0.1 */
+  host?: string;
+  /** 0 picks a free port. @default 8501 */
+  port?: number;
+  /** Largest request body. @default 64 MiB */
+  maxBodyBytes?: number;
+  /** Initial server readiness (`/v2/health/ready`); the daemon flips it with setReady(). @default false */
+  ready?: boolean;
+  /** Node's default process metrics in /metrics. @default true */
+  defaultMetrics?: boolean;
+  /** Reported by `GET /v2`. */
+  version?: string;
+}
+
+export interface ApiServer {
+  /** The fastify instance (tests use `app.inject`). */
+  readonly app: FastifyInstance;
+  readonly metrics: InferenceMetrics;
+  /** Starts listening; resolves with the bound address. */
+  listen(): Promise<{ host: string; port: number; url: string }>;
+  /** Stops accepting, waits for in-flight requests, closes. */
+  close(): Promise<void>;
+  /**
+   * Server readiness for `/v2/health/ready`: the daemon sets it once it has reconciled (models it
+   * expects are active) and clears it when draining. Model readiness comes from the runtime labels.
+   */
+  setReady(ready: boolean): void;
+  isReady(): boolean;
+}
+
+/** Error body of both dialects: `{"error": "..."}`, plus the stable code for scripts. */
+export function sendError(reply: FastifyReply, error: unknown): FastifyReply {
+  const e = toEdgefleetError(error);
+  return reply.code(e.status).type('application/json').send({ error: e.message, code: e.code });
+}
+
+/**
+ * The agent's local serving API: TensorFlow Serving REST (`/v1/models/...`), KServe v2
+ * (`/v2/...`, JSON and binary tensors) and Prometheus `/metrics`.
+ *
+ * @example
+ *   const api = createApiServer({ runtime, logger: log.logger, host: config.api.host, port: config.api.port, maxBodyBytes: config.api.maxBodyBytes });
+ *   await api.listen();
+ *   api.setReady(true);
+ *   // on shutdown: api.setReady(false); await api.close();
+ */
+export function createApiServer(options: CreateApiServerOptions): ApiServer {
+  const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024 * 1024;
+  const app = Fastify({
+    ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
+    bodyLimit: maxBodyBytes,
+    // One log line per inference would drown the journal; errors are still logged.
+    disableRequestLogging: true,
+    // TF Serving paths put a colon after the model name (`/v1/models/m:predict`).
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const runtime = options.runtime;
+  const metrics = createInferenceMetrics(runtime, { defaultMetrics: options.defaultMetrics ?? true });
+  const unsubscribe = 'subscribe' in runtime ? runtime.subscribe((event) => metrics.observe(event)) : () => undefined;
+  let ready = options.ready ?? false;
+
+  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: unknown, _request, reply) => {
+    if (isEdgefleetError(error)) return sendError(reply, error);
+    const fastifyError = error as { statusCode?: number; code?: string; message?: string };
+    const status = fastifyError.statusCode ?? 500;
+    if (fastifyError.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return sendError(reply, new EdgefleetError('PAYLOAD_TOO_LARGE', `request body over ${maxBodyBytes} bytes`));
+    if (status >= 400 && status < 500) {
+      const code = fastifyError.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'BAD_REQUEST' : 'PAYLOAD_INVALID';
+      return reply.code(status).send({ error: fastifyError.message ?? 'bad request', code });
+    }
+    app.log.error({ err: error }, 'local API request failed');
+    return sendError(reply, error);
+  });
+  app.setNotFoundHandler((request, reply) => sendError(reply, new EdgefleetError('NOT_FOUND', `no route ${request.method} ${request.url}`)));
+
+  const context = { runtime, metrics, isReady: () => ready, version: options.version ?? '0.0.0' };
+  registerTfServingRoutes(app, context);
+  registerKserveRoutes(app, context);
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+
+  return {
+    app,
+    metrics,
+    async listen() {
+      const host = options.host ?? '127.0.0.1';
+      await app.listen({ host, port: options.port ?? 8501 });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address ? address.port : (options.port ?? 8501);
+      return { host, port, url: `http://${host.includes(':') ? `[${host}]` : host}:${port}` };
+    },
+    async close() {
+      ready = false;
+      unsubscribe();
+      await app.close();
+    },
+    setReady(value) {
+      ready = value;
+    },
+    isReady: () => ready,
+  };
+}
+
+export interface RouteContext {
+  runtime: InferenceRuntime;
+  metrics: InferenceMetrics;
+  isReady(): boolean;
+  version: string;
+}
+
+/** Codes the runtime already counted as a failure of a version (so the API does not count them twice). */
+const COUNTED_BY_RUNTIME = new Set(['INFERENCE_QUEUE_FULL', 'INFERENCE_TIMEOUT', 'INFERENCE_FAILED', 'DRAIN_TIMEOUT']);
+
+/** Counts a request that failed before or around the runtime, then rethrows it for the error handler. */
+export function countRejection(context: RouteContext, model: string, error: unknown): never {
+  const code = toEdgefleetError(error).code;
+  if (!COUNTED_BY_RUNTIME.has(code)) context.metrics.rejected(model, code);
+  throw error;
+}
