@@ -14,3 +14,4 @@ export { plan, type Step } from './reconcile/index.js';
 export * from './hardware/index.js';
 export * from './inference/index.js';
 export * from './api/index.js';
+export * from './telemetry/index.js';

@@ -24,5 +24,5 @@ export { createFakeMetricsSource, createSystemMetricsSource, type DeviceMetrics,
 export { createSelfMetrics, type SelfMetrics } from './self-metrics.js';
 export { parseTegrastatsLine, type TegrastatsReading } from './sources/tegrastats.js';
 export { startTegrastatsReader, type TegrastatsReader } from './sources/tegrastats-reader.js';
-export { parseNvidiaSmiCsv, queryNvidiaSmi, type NvidiaGpuReading } from './sources/nvidia-smi.js';
+export { queryNvidiaSmi } from './sources/nvidia-smi.js';
 export { readJetsonGpuLoad, readPowerRails, readThermalZones } from './sources/sysfs.js';

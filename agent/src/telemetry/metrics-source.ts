@@ -65,15 +65,15 @@ export function createSystemMetricsSource(options: SystemMetricsSourceOptions): 
       previousCpu = cpuNow ?? previousCpu;
       const tegra = options.tegrastats?.();
 
-      for (const g of discrete) {
-        if (g.temperatureC !== undefined) temps[`gpu${g.index}`] = g.temperatureC;
-        if (g.powerW !== undefined) rails[`gpu${g.index}`] = Math.round(g.powerW * 1000);
+      for (const [index, g] of discrete.entries()) {
+        if (g.temperatureC !== undefined) temps[`gpu${index}`] = g.temperatureC;
+        if (g.powerW !== undefined) rails[`gpu${index}`] = Math.round(g.powerW * 1000);
       }
       if (tegra) {
         for (const [name, celsius] of Object.entries(tegra.temps)) temps[name] ??= celsius;
         for (const [name, rail] of Object.entries(tegra.rails)) rails[name] ??= rail.mW;
       }
-      const discreteLoads = discrete.flatMap((g) => (g.utilizationPct === undefined ? [] : [g.utilizationPct]));
+      const discreteLoads = discrete.flatMap((g) => (g.utilizationPercent === undefined ? [] : [g.utilizationPercent]));
       const gpu = jetsonGpu ?? tegra?.gpuLoadPct ?? (discreteLoads.length > 0 ? Math.max(...discreteLoads) : undefined);
 
       return definedOnly<DeviceMetrics>({

@@ -34,6 +34,22 @@ describe.each(metricSources)('MetricsSource contract: %s', (_name, make) => {
   });
 });
 
+describe('system MetricsSource with a discrete GPU', () => {
+  it('runs nvidia-smi with the hardware profile\'s query and reports the busiest GPU, per-GPU temperatures and power', async () => {
+    const fake = join(import.meta.dirname, 'sources/__fixtures__/fake-nvidia-smi.sh');
+    const reading = await createSystemMetricsSource({ diskPath: dataDir, nvidiaSmiBinary: fake, sysRoot: join(dataDir, 'no-sys') }).read();
+    expect(reading.gpu).toBe(37);
+    expect(reading.temps).toMatchObject({ gpu0: 61, gpu1: 38 });
+    expect(reading.power).toEqual({ gpu0: 212470 });
+  });
+
+  it('stops asking after nvidia-smi is missing once', async () => {
+    const source = createSystemMetricsSource({ diskPath: dataDir, nvidiaSmiBinary: join(dataDir, 'no-such-nvidia-smi') });
+    expect((await source.read()).power).toBeUndefined();
+    expect((await source.read()).gpu).toBeUndefined();
+  });
+});
+
 describe('system MetricsSource agrees with systeminformation on this machine', () => {
   it('memory total, disk total and uptime', async () => {
     const source = createSystemMetricsSource({ diskPath: dataDir, nvidiaSmi: false });

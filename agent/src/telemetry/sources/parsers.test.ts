@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTegrastatsLine } from './tegrastats.js';
 import { readJetsonGpuLoad, readPowerRails, readThermalZones } from './sysfs.js';
-import { parseNvidiaSmiCsv } from './nvidia-smi.js';
 import { cpuPercent, parseMeminfo, parseProcStat, parseUptime } from './proc.js';
 
 const fixtures = join(import.meta.dirname, '__fixtures__');
@@ -117,32 +116,6 @@ describe('sysfs (recorded trees)', () => {
     expect(await readThermalZones(empty)).toEqual({});
     expect(await readPowerRails(empty)).toEqual({});
     expect(await readJetsonGpuLoad(empty)).toBeUndefined();
-  });
-});
-
-describe('nvidia-smi CSV', () => {
-  const csv = (name: string): string => readFileSync(join(fixtures, name), 'utf8');
-
-  it('parses one H100', () => {
-    expect(parseNvidiaSmiCsv(csv('nvidia-smi-h100.csv'))).toEqual([
-      { index: 0, name: 'NVIDIA H100 80GB HBM3', utilizationPct: 0, memoryUsedMiB: 1, memoryTotalMiB: 81559, temperatureC: 31, powerW: 69.75 },
-    ]);
-  });
-
-  it('parses two GPUs and turns [N/A] into undefined', () => {
-    const gpus = parseNvidiaSmiCsv(csv('nvidia-smi-2gpu.csv'));
-    expect(gpus.map((g) => g.name)).toEqual(['NVIDIA GeForce RTX 3090', 'Tesla T4']);
-    expect(gpus[0]!.utilizationPct).toBe(37);
-    expect(gpus[1]!.powerW).toBeUndefined();
-  });
-
-  it('parses the JetPack 6 all-N/A output without inventing numbers', () => {
-    const [gpu] = parseNvidiaSmiCsv(csv('nvidia-smi-jetson-jp6.csv'));
-    expect(gpu).toEqual({ index: 0, name: 'Orin (nvgpu)', utilizationPct: undefined, memoryUsedMiB: undefined, memoryTotalMiB: undefined, temperatureC: undefined, powerW: undefined });
-  });
-
-  it('skips lines with the wrong number of columns (an error message on stdout)', () => {
-    expect(parseNvidiaSmiCsv('NVIDIA-SMI has failed because it could not communicate with the NVIDIA driver.\n')).toEqual([]);
   });
 });
 
