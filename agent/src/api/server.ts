@@ -1,4 +1,4 @@
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
 import { EdgefleetError, isEdgefleetError, toEdgefleetError } from '@edgefleet/shared';
 import type { InferenceRuntimeWithEvents } from '../inference/runtime.js';
 import type { InferenceRuntime } from '../inference/runtime-port.js';
@@ -62,7 +62,7 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
     ...(options.logger ? { loggerInstance: options.logger } : { logger: false }),
     bodyLimit: maxBodyBytes,
     // One log line per inference would drown the journal; errors are still logged.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // TF Serving paths put a colon after the model name (`/v1/models/m:predict`).
     routerOptions: { ignoreTrailingSlash: true },
   });
