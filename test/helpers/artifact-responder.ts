@@ -35,7 +35,8 @@ export interface RecordedRequest {
 export interface ArtifactResponder {
   /** Serves a file by its sha256 (read per request, so large files stay on disk). */
   addFile(path: string): Promise<{ sha256: string; size: number }>;
-  addBuffer(bytes: Buffer): { sha256: string; size: number };
+  /** Serves bytes under their sha256, or under `as` (to serve corrupted bytes for a good digest). */
+  addBuffer(bytes: Buffer, options?: { as?: string }): { sha256: string; size: number };
   readonly requests: RecordedRequest[];
   /** Requests that were not valid per the contract. */
   readonly invalid: number;
@@ -117,8 +118,8 @@ export async function startArtifactResponder(brokerUrl: string, options: { clien
       files.set(hash, { path, size });
       return { sha256: hash, size };
     },
-    addBuffer(bytes) {
-      const hash = createHash('sha256').update(bytes).digest('hex');
+    addBuffer(bytes, opts = {}) {
+      const hash = opts.as ?? createHash('sha256').update(bytes).digest('hex');
       files.set(hash, { bytes, size: bytes.length });
       return { sha256: hash, size: bytes.length };
     },

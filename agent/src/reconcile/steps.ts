@@ -155,7 +155,10 @@ async function activate(ctx: StepContext, step: Extract<Step, { type: 'activate'
   } catch (err) {
     await unloadQuietly(ctx, model, version);
     if (before.active) ctx.runtime.setLabel(model, 'active', before.active);
-    throw toEdgefleetError(err, 'MODEL_LOAD_FAILED');
+    const e = toEdgefleetError(err, 'MODEL_LOAD_FAILED');
+    // A version that cannot load or fails its smoke test is of no use as a rollback target either.
+    if (e.code !== 'DEPLOYMENT_SUPERSEDED' && !signal.aborted) await ctx.repository.removeVersion(model, version);
+    throw e;
   }
   const pointers = await ctx.repository.activate(model, version);
   ctx.runtime.setLabel(model, 'active', version);

@@ -23,6 +23,8 @@ export interface ModelRepository {
   rollback(model: string): Promise<Pointers>;
   /** Removes versions outside `keep`, oldest first, leaving `keepExtra` more. */
   prune(model: string, keep: ReadonlySet<string>, keepExtra: number): Promise<string[]>;
+  /** Removes one version that is neither active nor previous (it failed to load or smoke-test). */
+  removeVersion(model: string, version: string): Promise<void>;
   /** Removes a model entirely (it left the desired state). */
   remove(model: string): Promise<void>;
   /** Deletes staging files with no download record (left by a crash between steps). */
@@ -89,6 +91,12 @@ export function createModelRepository({ dataDir, store }: { dataDir: string; sto
         await rm(join(modelsDir, model, v.version), { recursive: true, force: true });
       }
       return removed.map((v) => v.version);
+    },
+    async removeVersion(model, version) {
+      const p = store.pointers(model);
+      if (p.active === version || p.previous === version) return;
+      store.removeInstalled(model, version);
+      await rm(join(modelsDir, model, version), { recursive: true, force: true });
     },
     async remove(model) {
       for (const v of store.listInstalled(model)) store.removeInstalled(model, v.version);
