@@ -1,7 +1,8 @@
 /**
  * The deploy/ kit against the code it describes: files the compose files and Dockerfile reference
- * exist, and the EMQX ACL grants devices exactly the channels of the MQTT contract
- * (shared/src/contract/topics.ts), so a new channel cannot be forgotten in the broker rules.
+ * exist, the EMQX ACL grants devices exactly the channels of the MQTT contract
+ * (shared/src/contract/topics.ts), so a new channel cannot be forgotten in the broker rules, and
+ * the operations/security docs name only test files and deploy/ files that exist.
  * (Docker itself is not available on CI; these are the checks that do not need it.)
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -51,3 +52,20 @@ describe('deploy/emqx ACL', () => {
     expect(read('deploy/emqx/emqx.conf')).toMatch(/no_match = deny/);
   });
 });
+
+describe('docs/security.md, operations.md and jetson.md stay true', () => {
+  it.each(['docs/security.md', 'docs/operations.md', 'docs/jetson.md'])('every test file %s names exists', (doc) => {
+    const named = [...read(doc).matchAll(/`([\w./-]+\.test\.ts)`/g)].map((m) => m[1] ?? '');
+    if (doc === 'docs/security.md') expect(named.length).toBeGreaterThan(5);
+    expect(named.filter((path) => !existsSync(join(repo, path)))).toEqual([]);
+  });
+
+  it('every deploy/ file the docs name exists', () => {
+    const named = ['docs/security.md', 'docs/operations.md', 'docs/jetson.md'].flatMap((doc) =>
+      [...read(doc).matchAll(/`(deploy\/[\w./-]+)`/g)].map((m) => (m[1] ?? '').replace(/\/$/, '')),
+    );
+    expect(named.length).toBeGreaterThan(5);
+    expect([...new Set(named)].filter((path) => !existsSync(join(repo, path)))).toEqual([]);
+  });
+});
+
