@@ -21,11 +21,19 @@ export function createLiveBus(api: ApiClient, path = ROLLOUT_EVENTS_PATH): LiveB
   const listeners = new Set<(event: StreamEvent) => void>();
   const stateListeners = new Set<(state: LiveState) => void>();
   let current: LiveState = 'connecting';
+  // The stream first replays history (it resumes from Last-Event-ID, or from the start); only
+  // events newer than the connection are news worth a refresh, the views load the present anyway.
+  let connectedAt = Date.now();
   const stream: EventStreamHandle = openEventStream({
     api,
     path,
-    onEvent: (event) => listeners.forEach((l) => l(event)),
+    onEvent: (event) => {
+      const at = Date.parse(rolloutEventOf(event)?.at ?? '');
+      if (Number.isFinite(at) && at < connectedAt - 5000) return;
+      listeners.forEach((l) => l(event));
+    },
     onState: (state) => {
+      if (state === 'open') connectedAt = Date.now();
       current = state;
       stateListeners.forEach((l) => l(state));
     },

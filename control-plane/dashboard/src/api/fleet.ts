@@ -1,4 +1,4 @@
-import type { CommandResult, DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest, RolloutEvent } from '@edgefleet/shared';
+import type { CommandResult, DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest } from '@edgefleet/shared';
 import { ApiError, type ApiClient } from './client.js';
 
 /**
@@ -15,7 +15,6 @@ export interface FleetApi {
   modelVersions(name: string): Promise<ModelVersionRecord[]>;
   rollouts(): Promise<RolloutView[]>;
   rollout(id: string): Promise<RolloutView>;
-  rolloutEvents(id: string): Promise<RolloutEvent[]>;
   dryRun(request: CreateRolloutRequest): Promise<DryRunPlan>;
   createRollout(request: CreateRolloutRequest): Promise<RolloutView>;
   rolloutAction(id: string, action: RolloutAction, body?: Record<string, unknown>): Promise<RolloutView>;
@@ -31,7 +30,6 @@ export function fleetApi(api: ApiClient): FleetApi {
     modelVersions: async (name: string) => (await api.get<{ name: string; versions: ModelVersionRecord[] }>(`/models/${encodeURIComponent(name)}`)).versions,
     rollouts: async () => listOf<RolloutView>(await api.get<unknown>('/rollouts'), 'rollouts'),
     rollout: (id: string) => api.get<RolloutView>(`/rollouts/${encodeURIComponent(id)}`),
-    rolloutEvents: async (id: string) => listOf<RolloutEvent>(await api.get<unknown>(`/rollouts/${encodeURIComponent(id)}/events`), 'events'),
     dryRun: (request: CreateRolloutRequest) => api.post<DryRunPlan>('/rollouts', { ...request, dryRun: true }),
     createRollout: (request: CreateRolloutRequest) => api.post<RolloutView>('/rollouts', { ...request, dryRun: false }),
     rolloutAction: (id, action, body = {}) =>

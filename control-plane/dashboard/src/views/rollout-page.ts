@@ -7,6 +7,7 @@ import { h, replaceChildren } from '../lib/dom.js';
 import { GateHistory } from '../lib/gate-history.js';
 import { formatMs, formatTime, orDash } from '../lib/format.js';
 import { deviceHref, modelHref } from '../router.js';
+import { openEventStream } from '../api/event-stream.js';
 import { rolloutEventOf } from '../live.js';
 import type { View, ViewContext } from '../view.js';
 import { describeTarget } from './rollouts-list.js';
@@ -96,6 +97,7 @@ export function rolloutView(ctx: ViewContext): View {
   const chartGrid = h('div', { class: 'chart-grid' });
   const eventList = h('ol', { class: 'event-log', attrs: { 'aria-label': 'Live rollout events' } });
   const status = h('div', {});
+  const streamState = h('span', { class: 'live-indicator', attrs: { 'data-live': 'connecting', id: 'rollout-live' } }, 'Connecting…');
 
   function renderCharts(): void {
     for (const gate of history.gates()) {
@@ -187,30 +189,30 @@ export function rolloutView(ctx: ViewContext): View {
     }
   }
 
+  // This rollout's own stream replays its recorded events first, then follows live ones.
   let debounce: number | undefined;
-  const off = ctx.live.on((e) => {
-    const event = rolloutEventOf(e);
-    if (!event || event.rolloutId !== id) return;
-    events.push(event);
-    history.addEvent(event);
-    renderEvents();
-    window.clearTimeout(debounce);
-    debounce = window.setTimeout(() => void load(), 200);
-  });
-  const timer = window.setInterval(() => void load(), 5000);
-  fleet.rolloutEvents(id).then(
-    (past) => {
-      for (const e of past) {
-        if (events.some((x) => x.id === e.id)) continue;
-        events.push(e);
-        history.addEvent(e);
-      }
-      events.sort((a, b) => a.id - b.id);
-      renderEvents();
-      if (rollout) renderCharts();
+  const seen = new Set<number>();
+  const stream = openEventStream({
+    api: ctx.api,
+    path: `/rollouts/${encodeURIComponent(id)}/stream`,
+    onEvent: (e) => {
+      const event = rolloutEventOf(e);
+      if (!event || event.rolloutId !== id || seen.has(event.id)) return;
+      seen.add(event.id);
+      events.push(event);
+      history.addEvent(event);
+      window.clearTimeout(debounce);
+      debounce = window.setTimeout(() => {
+        renderEvents();
+        void load();
+      }, 200);
     },
-    () => undefined,
-  );
+    onState: (state) => {
+      streamState.dataset.live = state;
+      streamState.textContent = state === 'open' ? 'Live' : 'Reconnecting…';
+    },
+  });
+  const timer = window.setInterval(() => void load(), 10_000);
   void load();
 
   ctx.root.append(
@@ -220,12 +222,12 @@ export function rolloutView(ctx: ViewContext): View {
     status,
     body,
     h('section', { class: 'card', attrs: { 'aria-labelledby': 'gates-title' } }, h('h2', { attrs: { id: 'gates-title' } }, 'Gate values against thresholds'), chartGrid),
-    h('section', { class: 'card', attrs: { 'aria-labelledby': 'events-title' } }, h('h2', { attrs: { id: 'events-title' } }, 'Live events'), eventList),
+    h('section', { class: 'card', attrs: { 'aria-labelledby': 'events-title' } }, h('h2', { attrs: { id: 'events-title' } }, 'Events ', streamState), eventList),
   );
   return {
     dispose() {
       disposed = true;
-      off();
+      stream.close();
       window.clearInterval(timer);
       window.clearTimeout(debounce);
       charts.forEach((c) => c.destroy());
