@@ -47,7 +47,11 @@ export interface ArtifactResponder {
   close(): Promise<void>;
 }
 
-export async function startArtifactResponder(brokerUrl: string, options: { clientId?: string } = {}): Promise<ArtifactResponder> {
+/**
+ * `devices` limits the responder to those devices' request topics: on a shared broker (Mosquitto)
+ * a responder for every device would answer other tests' agents.
+ */
+export async function startArtifactResponder(brokerUrl: string, options: { clientId?: string; devices?: string[] } = {}): Promise<ArtifactResponder> {
   const files = new Map<string, { path?: string; bytes?: Buffer; size: number }>();
   const requests: RecordedRequest[] = [];
   const client: MqttClient = await mqtt.connectAsync(brokerUrl, {
@@ -55,7 +59,8 @@ export async function startArtifactResponder(brokerUrl: string, options: { clien
     clean: true,
     reconnectPeriod: 200,
   });
-  await client.subscribeAsync(allDevicesFilter('artifact-requests'), { qos: 1 });
+  const filters = options.devices ? options.devices.map((d) => deviceTopic(d, 'artifact-requests')) : [allDevicesFilter('artifact-requests')];
+  await client.subscribeAsync(filters, { qos: 1 });
   let invalid = 0;
   const state = { delayMs: 0, paused: false };
 
