@@ -39,6 +39,7 @@ export const ERROR_CODES = {
   INFERENCE_QUEUE_FULL: { status: 429, description: "The model's bounded request queue is full; retry later." },
   INFERENCE_TIMEOUT: { status: 504, description: 'An inference did not finish within its deadline.' },
   DEPLOYMENT_SUPERSEDED: { status: 409, description: 'A newer desired-state generation replaced an in-flight deployment before activation.' },
+  ROLLED_BACK_BY_OPERATOR: { status: 409, description: 'An operator rolled the model back on the device; the version stays off until a newer desired generation.' },
 
   // devices, commands, fleet
   DEVICE_NOT_FOUND: { status: 404, description: 'No device with that id is registered.' },
