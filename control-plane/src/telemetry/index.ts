@@ -5,7 +5,8 @@
  */
 export type { CohortHealth, CohortHealthQuery, CohortHealthSource } from './cohort-health.js';
 export { createTelemetryService, type TelemetryService, type TelemetryServiceOptions } from './telemetry-service.js';
-export { registerTelemetryRoutes, resolveSelection, type DeviceResolver } from './telemetry-routes.js';
+export { resolveSelection, telemetryRoutes, type DeviceResolver } from './telemetry-routes.js';
+export { telemetryPlugin, type TelemetryPluginOptions } from './telemetry-plugin.js';
 export { TELEMETRY_MIGRATIONS, type Resolution } from './migrations.js';
 export { DEFAULT_RETENTION, type RetentionPolicy } from './telemetry-writer.js';
 export { histogramQuantile, mergeHistograms } from './histogram.js';

@@ -30,7 +30,8 @@ export function registerTelemetryMetrics(options: TelemetryMetricsOptions): Tele
   const onlineWindowMs = options.onlineWindowMs ?? 120_000;
   const modelWindowMs = options.modelWindowMs ?? 600_000;
 
-  new Gauge({
+  // The control plane core already publishes presence from the device registry under this name.
+  if (!registry.getSingleMetric('edgefleet_devices')) new Gauge({
     name: 'edgefleet_devices',
     help: 'Devices by presence status.',
     labelNames: ['status'],

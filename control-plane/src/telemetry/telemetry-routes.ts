@@ -1,20 +1,23 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
 import {
   cohortHealthQuerySchema,
+  cohortHealthResponseSchema,
   EdgefleetError,
-  formatIssues,
   parseTagList,
+  telemetryDevicesResponseSchema,
   telemetryInferenceQuerySchema,
+  telemetryInferenceResponseSchema,
   telemetrySamplesQuerySchema,
+  telemetrySamplesResponseSchema,
   type DeviceTags,
 } from '@edgefleet/shared';
-import type { z } from 'zod';
+import { defineRoute, type AnyRouteSpec } from '../api/route-registry.js';
 import type { TelemetryService } from './telemetry-service.js';
 
 /**
- * GET /api/v1/telemetry/{samples,inference,cohort-health,devices}. Device selection by ids, a tag
- * selector or a rollout cohort is resolved through ports the server wires (device registry, rollout
- * engine); authentication is the server's (these routes register inside its authenticated scope).
+ * GET /api/v1/telemetry/{samples,inference,cohort-health,devices} as route specs: the API server
+ * adds authentication (viewer role), query validation, the audit log and the OpenAPI entry.
+ * Device selection by ids, a tag selector or a rollout cohort is resolved through ports the
+ * plugin wires (device registry; rollout engine when present).
  */
 export interface DeviceResolver {
   /** Devices and their tags (the device registry). */
@@ -30,17 +33,12 @@ interface Selection {
   wave?: number | undefined;
 }
 
-function parse<S extends z.ZodType>(schema: S, query: unknown): z.output<S> {
-  const result = schema.safeParse(query);
-  if (!result.success) throw new EdgefleetError('BAD_REQUEST', `invalid query: ${formatIssues(result.error.issues)}`);
-  return result.data;
-}
-
 /** Intersects every selection given; undefined when none was (= the whole fleet). */
 export async function resolveSelection(sel: Selection, resolver: DeviceResolver): Promise<string[] | undefined> {
   let ids: Set<string> | undefined = sel.deviceIds ? new Set(sel.deviceIds) : undefined;
   const narrow = (next: readonly string[]): void => {
-    ids = ids ? new Set(next.filter((id) => ids!.has(id))) : new Set(next);
+    const current = ids;
+    ids = current ? new Set(next.filter((id) => current.has(id))) : new Set(next);
   };
   if (sel.selector !== undefined) {
     let wanted: DeviceTags;
@@ -53,56 +51,71 @@ export async function resolveSelection(sel: Selection, resolver: DeviceResolver)
     narrow(devices.filter((d) => Object.entries(wanted).every(([k, v]) => d.tags[k] === v)).map((d) => d.id));
   }
   if (sel.rolloutId !== undefined) {
-    const cohort = await resolver.rolloutCohort?.(sel.rolloutId, sel.wave);
+    if (!resolver.rolloutCohort) throw new EdgefleetError('BAD_REQUEST', 'rollout cohorts are not available on this server (no rollout engine)');
+    const cohort = await resolver.rolloutCohort(sel.rolloutId, sel.wave);
     if (!cohort) throw new EdgefleetError('ROLLOUT_NOT_FOUND', `no rollout ${sel.rolloutId}`);
     narrow(cohort);
   }
   return ids ? [...ids] : undefined;
 }
 
-function sendError(reply: FastifyReply, err: unknown): FastifyReply {
-  if (err instanceof EdgefleetError) return reply.code(err.status).send({ error: err.message, code: err.code, ...(err.details ? { details: err.details } : {}) });
-  throw err;
-}
-
-export function registerTelemetryRoutes(app: FastifyInstance, deps: { telemetry: TelemetryService; resolver: DeviceResolver; now?: () => number; prefix?: string }): void {
-  const prefix = deps.prefix ?? '/api/v1/telemetry';
+export function telemetryRoutes(deps: { telemetry: TelemetryService; resolver: DeviceResolver; now?: () => number }): AnyRouteSpec[] {
   const now = deps.now ?? (() => Date.now());
-  const all = async (): Promise<string[]> => (await deps.resolver.listDevices()).map((d) => d.id);
-
-  app.get(`${prefix}/samples`, async (request, reply) => {
-    try {
-      const q = parse(telemetrySamplesQuerySchema, request.query);
-      const to = q.to ?? now();
-      const deviceIds = (await resolveSelection(q, deps.resolver)) ?? (await all());
-      const { resolution, series } = await deps.telemetry.samples({ deviceIds, from: q.from, to, resolution: q.resolution });
-      return { resolution, from: q.from, to, series };
-    } catch (err) {
-      return sendError(reply, err);
-    }
-  });
-
-  app.get(`${prefix}/inference`, async (request, reply) => {
-    try {
-      const q = parse(telemetryInferenceQuerySchema, request.query);
-      const to = q.to ?? now();
-      const deviceIds = await resolveSelection(q, deps.resolver);
-      const { resolution, points } = await deps.telemetry.inference({ deviceIds, model: q.model, version: q.version, from: q.from, to, resolution: q.resolution, perDevice: q.perDevice });
-      return { resolution, from: q.from, to, points };
-    } catch (err) {
-      return sendError(reply, err);
-    }
-  });
-
-  app.get(`${prefix}/cohort-health`, async (request, reply) => {
-    try {
-      const q = parse(cohortHealthQuerySchema, request.query);
-      const deviceIds = (await resolveSelection(q, deps.resolver)) ?? (await all());
-      return await deps.telemetry.cohortHealth({ model: q.model, version: q.version, deviceIds, from: q.from, to: q.to ?? now() });
-    } catch (err) {
-      return sendError(reply, err);
-    }
-  });
-
-  app.get(`${prefix}/devices`, async () => ({ devices: await deps.telemetry.devices() }));
+  const everyDevice = async (): Promise<string[]> => (await deps.resolver.listDevices()).map((d) => d.id);
+  return [
+    defineRoute({
+      method: 'GET',
+      url: '/telemetry/samples',
+      summary: 'Device resource series (CPU, memory, disk, GPU, temperature, power, agent RSS and loop lag) by device, tag selector or rollout cohort',
+      tags: ['telemetry'],
+      access: 'viewer',
+      query: telemetrySamplesQuerySchema,
+      response: telemetrySamplesResponseSchema,
+      async handler({ query: q }) {
+        const to = q.to ?? now();
+        const deviceIds = (await resolveSelection(q, deps.resolver)) ?? (await everyDevice());
+        const { resolution, series } = await deps.telemetry.samples({ deviceIds, from: q.from, to, resolution: q.resolution });
+        return { resolution, from: q.from, to, series };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/telemetry/inference',
+      summary: 'Inference requests, failures and latency per model version and execution provider over time',
+      tags: ['telemetry'],
+      access: 'viewer',
+      query: telemetryInferenceQuerySchema,
+      response: telemetryInferenceResponseSchema,
+      async handler({ query: q }) {
+        const to = q.to ?? now();
+        const deviceIds = await resolveSelection(q, deps.resolver);
+        const { resolution, points } = await deps.telemetry.inference({ deviceIds, model: q.model, version: q.version, from: q.from, to, resolution: q.resolution, perDevice: q.perDevice });
+        return { resolution, from: q.from, to, points };
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/telemetry/cohort-health',
+      summary: 'Failure rate, p95 latency and availability of one model version on a set of devices, with the sample counts',
+      tags: ['telemetry'],
+      access: 'viewer',
+      query: cohortHealthQuerySchema,
+      response: cohortHealthResponseSchema,
+      async handler({ query: q }) {
+        const deviceIds = (await resolveSelection(q, deps.resolver)) ?? (await everyDevice());
+        return await deps.telemetry.cohortHealth({ model: q.model, version: q.version, deviceIds, from: q.from, to: q.to ?? now() });
+      },
+    }),
+    defineRoute({
+      method: 'GET',
+      url: '/telemetry/devices',
+      summary: 'Per device: first/last telemetry, batches stored and the outbox drops it reported',
+      tags: ['telemetry'],
+      access: 'viewer',
+      response: telemetryDevicesResponseSchema,
+      async handler() {
+        return { devices: await deps.telemetry.devices() };
+      },
+    }),
+  ];
 }

@@ -15,10 +15,11 @@ import { applyRetention, DEFAULT_RETENTION, type RetentionPolicy } from './telem
  * health for the rollout engine and Prometheus gauges. The server creates one and wires it:
  *
  * @example
- *   const telemetry = createTelemetryService({ store, bus, registry, logger, devices: store.devices });
+ *   const telemetry = createTelemetryService({ store, bus, registry, logger });
  *   await telemetry.start();                       // migrations, subscription, retention timer
- *   registerTelemetryRoutes(app, { telemetry, resolveDevices });
+ *   for (const route of telemetryRoutes({ telemetry, resolver })) api.route(route);
  *   createRolloutEngine({ ..., health: telemetry });
+ * (telemetry-plugin.ts does exactly this inside createControlPlane.)
  *   // shutdown, after the bus stops delivering and before the store closes:
  *   await telemetry.stop();
  */
