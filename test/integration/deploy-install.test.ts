@@ -10,7 +10,7 @@ import { existsSync, lstatSync, rmSync, readFileSync, readdirSync, readlinkSync,
 import { join } from 'node:path';
 import { generateSigningKeyPair } from '@edgefleet/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { tmpDataDir, type TmpDir } from '../helpers/index.js';
+import { ocrModelPath, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { verifyUnit } from './deploy-systemd.js';
 
 const repo = join(import.meta.dirname, '../..');
@@ -59,6 +59,9 @@ let work: TmpDir;
 let tarball: string;
 let provision: string;
 let release: string;
+/** The scratch root of the first install, done once in beforeAll. */
+let root: string;
+let firstInstall: Run;
 
 beforeAll(async () => {
   work = await tmpDataDir('edgefleet-deploy-');
@@ -78,20 +81,18 @@ beforeAll(async () => {
       fleetPublicKey: generateSigningKeyPair().publicKeyPem,
     }),
   );
-}, 150_000);
+  root = join(work.path, 'root');
+  firstInstall = install(root, '--bundle', tarball, '--provision', provision);
+}, 200_000);
 
 afterAll(async () => {
   await work?.cleanup();
 });
 
 describe('deploy/agent/install.sh --root', () => {
-  let root: string;
-
   it('installs user, release, config, data dir and the enabled unit with the expected modes and owners', () => {
-    root = join(work.path, 'root');
-    const result = install(root, '--bundle', tarball, '--provision', provision);
-    expect(result.stderr).toBe('');
-    expect(result.status).toBe(0);
+    expect(firstInstall.stderr).toBe('');
+    expect(firstInstall.status).toBe(0);
 
     const user = passwdEntry(root, 'edgefleet');
     expect(user, 'edgefleet user in the staged /etc/passwd').toBeDefined();
@@ -122,7 +123,7 @@ describe('deploy/agent/install.sh --root', () => {
     expect(readFileSync(unit, 'utf8')).toBe(readFileSync(join(repo, 'deploy/systemd/edgefleet-agent.service'), 'utf8'));
     expect(mode(unit)).toBe('0644');
     expect(readlinkSync(join(root, 'etc/systemd/system/multi-user.target.wants/edgefleet-agent.service'))).toBe('/etc/systemd/system/edgefleet-agent.service');
-  }, 90_000);
+  });
 
   it('the installed unit verifies against the installed binary', () => {
     // No stand-in: /opt/edgefleet-agent/bin/edgefleet-agent exists in the root, so verify checks the real one.
@@ -138,16 +139,34 @@ describe('deploy/agent/install.sh --root', () => {
     expect(result.status).toBe(0);
   });
 
-  it('is idempotent: a second run with the same bundle and config changes nothing', () => {
+  it("the bundle's pruned native modules work: better-sqlite3 writes a database, onnxruntime-node runs a real model", () => {
+    const app = join(root, 'opt/edgefleet-agent/current/app');
+    const script = `
+      import Database from 'better-sqlite3';
+      import * as ort from 'onnxruntime-node';
+      const db = new Database(':memory:');
+      db.exec('CREATE TABLE t (x INTEGER)');
+      db.prepare('INSERT INTO t VALUES (?)').run(42);
+      const session = await ort.InferenceSession.create(process.argv[1]);
+      const x = new ort.Tensor('float32', new Float32Array(3 * 48 * 192).fill(0.5), [1, 3, 48, 192]);
+      const out = await session.run({ [session.inputNames[0]]: x });
+      const y = out[session.outputNames[0]];
+      console.log(JSON.stringify({ row: db.prepare('SELECT x FROM t').get().x, dims: y.dims }));
+    `;
+    const result = spawnSync(process.execPath, ['--input-type=module', '-e', script, ocrModelPath('cls')], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ row: 42, dims: [1, 2] });
+  }, 60_000);
+
+  // One sequence (it changes the shared root): a re-run first, then an upgrade.
+  it('is idempotent with the same bundle, then upgrades to a new release keeping config, data and the previous release', () => {
     const before = snapshot(root);
     const result = install(root, '--bundle', tarball, '--provision', provision);
     expect(result.status).toBe(0);
     expect(result.stdout).toMatch(/release .* already installed/);
     expect(result.stdout).toMatch(/config unchanged/);
     expect(snapshot(root)).toEqual(before);
-  }, 60_000);
 
-  it('upgrades to a new release, keeping config, data and the previous release', () => {
     // A second bundle: the installed release with another release id (the script copies a directory bundle).
     const next = join(work.path, 'next-bundle');
     // Hard links: a second 70 MB copy would only measure the disk.
@@ -159,8 +178,8 @@ describe('deploy/agent/install.sh --root', () => {
     writeFileSync(marker, 'device state');
     const configBefore = statSync(join(root, 'etc/edgefleet-agent/config.yaml')).mtimeMs;
 
-    const result = install(root, '--bundle', next);
-    expect(result.status).toBe(0);
+    const upgrade = install(root, '--bundle', next);
+    expect(upgrade.status).toBe(0);
     const prefix = join(root, 'opt/edgefleet-agent');
     expect(readlinkSync(join(prefix, 'current'))).toBe(`releases/${release}.next`);
     expect(readlinkSync(join(prefix, 'previous'))).toBe(`releases/${release}`);
