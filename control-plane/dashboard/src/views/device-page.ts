@@ -111,7 +111,7 @@ function actionsCard(ctx: ViewContext, deviceId: string, models: () => ReportedM
   const fleet = fleetApi(ctx.api);
   const modelSelect = select([]);
   modelSelect.name = 'rollback-model';
-  const output = h('div', { attrs: { 'aria-live': 'polite' } });
+  const output = h('div', { attrs: { 'aria-live': 'polite', id: 'device-action-result' } });
   const refreshModels = (): void => {
     const current = modelSelect.value;
     const names = models().filter((m) => m.previous).map((m) => m.name);
