@@ -9,7 +9,7 @@
 export { AGENT_VERSION, createAgent, type Agent, type AgentParts, type CreateAgentOptions } from './agent.js';
 export { loadAgentConfig, type LoadAgentConfigOptions } from './config/index.js';
 export { createLogger, type AgentLogger } from './log/index.js';
-export { createSqliteOutbox, type Outbox, type OutboxEntry } from './store/index.js';
+export { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type OutboxEntry, type StateStore } from './store/index.js';
 export { plan, type Step } from './reconcile/index.js';
 export * from './hardware/index.js';
 export * from './inference/index.js';
