@@ -4,4 +4,8 @@
  */
 export {};
 export * from './rollouts.js';
+export * from './common.js';
+export * from './devices.js';
+export * from './models.js';
+export * from './tokens.js';
 export * from './telemetry.js';

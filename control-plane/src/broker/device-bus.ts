@@ -1,0 +1,170 @@
+import { randomBytes } from 'node:crypto';
+import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import {
+  CHANNEL_QOS,
+  DEVICE_PUBLISH_CHANNELS,
+  EdgefleetError,
+  allDevicesFilter,
+  artifactChunkRequestSchema,
+  commandResultSchema,
+  deploymentEventSchema,
+  deviceTopic,
+  parseDeviceTopic,
+  parsePayload,
+  presenceSchema,
+  reportedStateSchema,
+  sharedFilter,
+  telemetryBatchSchema,
+  type ArtifactChunkRequest,
+  type CommandResult,
+  type DeploymentEvent,
+  type DevicePublishChannel,
+  type DeviceSubscribeChannel,
+  type Presence,
+  type ReportedState,
+  type TelemetryBatch,
+} from '@edgefleet/shared';
+import type { Logger } from 'pino';
+
+/** The parsed payload type of each device → control plane channel. */
+export interface DeviceChannelPayloads {
+  reported: ReportedState;
+  presence: Presence;
+  events: DeploymentEvent;
+  telemetry: TelemetryBatch;
+  'command-results': CommandResult;
+  'artifact-requests': ArtifactChunkRequest;
+}
+
+export interface DeviceMessage<C extends DevicePublishChannel> {
+  deviceId: string;
+  channel: C;
+  payload: DeviceChannelPayloads[C];
+  /** Set for retained replays (e.g. presence and reported state at control-plane start). */
+  retained: boolean;
+}
+
+export type DeviceMessageHandler<C extends DevicePublishChannel> = (message: DeviceMessage<C>) => void | Promise<void>;
+
+/**
+ * How the control plane talks to devices, whatever the broker: subscribe to a device channel with
+ * parsed, validated payloads; publish to one device's inbound channel.
+ */
+export interface DeviceBus {
+  /** Registers a handler; returns a function that removes it. Invalid payloads never reach handlers. */
+  on<C extends DevicePublishChannel>(channel: C, handler: DeviceMessageHandler<C>): () => void;
+  publish(deviceId: string, channel: DeviceSubscribeChannel, payload: Buffer, options?: { retain?: boolean }): Promise<void>;
+  /** Clears a retained message (desired state of a removed device). */
+  clearRetained(deviceId: string, channel: DeviceSubscribeChannel): Promise<void>;
+  isConnected(): boolean;
+  /** The underlying MQTT.js client, for the rare concern that needs raw access. */
+  readonly client: MqttClient;
+  close(): Promise<void>;
+}
+
+const SCHEMAS = {
+  reported: reportedStateSchema,
+  presence: presenceSchema,
+  events: deploymentEventSchema,
+  telemetry: telemetryBatchSchema,
+  'command-results': commandResultSchema,
+  'artifact-requests': artifactChunkRequestSchema,
+} as const;
+
+/** Retained, idempotent state: every replica needs it, so these are never shared subscriptions. */
+const PLAIN_CHANNELS: readonly DevicePublishChannel[] = ['reported', 'presence'];
+
+export interface DeviceBusOptions {
+  url: string;
+  username?: string | undefined;
+  password?: string | undefined;
+  sharedSubscriptions: boolean;
+  logger: Logger;
+  connectTimeoutMs?: number;
+}
+
+export async function connectDeviceBus(options: DeviceBusOptions): Promise<DeviceBus> {
+  const { logger } = options;
+  const handlers = new Map<DevicePublishChannel, Set<DeviceMessageHandler<DevicePublishChannel>>>();
+  const clientOptions: IClientOptions = {
+    clientId: `edgefleet-cp-${randomBytes(6).toString('hex')}`,
+    username: options.username,
+    password: options.password,
+    clean: true,
+    reconnectPeriod: 1000,
+    connectTimeout: options.connectTimeoutMs ?? 10_000,
+    // Artifact chunks are big; a bounded outgoing queue is enforced by the artifact service.
+    queueQoSZero: false,
+  };
+  let client: MqttClient;
+  try {
+    client = await mqtt.connectAsync(options.url, clientOptions, false);
+  } catch (cause) {
+    throw new EdgefleetError('BROKER_UNREACHABLE', `cannot connect to the MQTT broker at ${options.url}: ${(cause as Error).message}`, { cause });
+  }
+  client.on('error', (err) => logger.warn({ err: err.message }, 'MQTT client error'));
+  client.on('offline', () => logger.warn('MQTT connection to the broker lost; reconnecting'));
+
+  client.on('message', (topic, payload, packet) => {
+    const parsed = parseDeviceTopic(topic);
+    if (!parsed || !(DEVICE_PUBLISH_CHANNELS as readonly string[]).includes(parsed.channel)) return;
+    const channel = parsed.channel as DevicePublishChannel;
+    const set = handlers.get(channel);
+    if (!set?.size || payload.length === 0) return;
+    let value: DeviceChannelPayloads[DevicePublishChannel];
+    try {
+      value = parsePayload(SCHEMAS[channel], payload, `${channel} from ${parsed.deviceId}`);
+    } catch (err) {
+      logger.warn({ deviceId: parsed.deviceId, channel, err: (err as Error).message }, 'dropped an invalid device message');
+      return;
+    }
+    if ('deviceId' in value && value.deviceId !== parsed.deviceId) {
+      logger.warn({ security: 'device-id-mismatch', topicDevice: parsed.deviceId, payloadDevice: value.deviceId, channel }, 'dropped a message naming another device');
+      return;
+    }
+    const message: DeviceMessage<DevicePublishChannel> = { deviceId: parsed.deviceId, channel, payload: value, retained: packet.retain };
+    for (const handler of set) {
+      try {
+        const result = handler(message);
+        if (result instanceof Promise) result.catch((err: unknown) => logger.error({ err, channel, deviceId: parsed.deviceId }, 'device message handler failed'));
+      } catch (err) {
+        logger.error({ err, channel, deviceId: parsed.deviceId }, 'device message handler failed');
+      }
+    }
+  });
+
+  const filters = DEVICE_PUBLISH_CHANNELS.map((channel) => {
+    const filter = allDevicesFilter(channel);
+    return options.sharedSubscriptions && !PLAIN_CHANNELS.includes(channel) ? sharedFilter(filter) : filter;
+  });
+  try {
+    const granted = await client.subscribeAsync(filters, { qos: 1 });
+    const refused = granted.filter((g) => g.qos === 128);
+    if (refused.length) throw new Error(`broker refused subscriptions: ${refused.map((g) => g.topic).join(', ')}`);
+  } catch (cause) {
+    await client.endAsync(true).catch(() => undefined);
+    throw new EdgefleetError('BROKER_UNREACHABLE', `cannot subscribe to device channels: ${(cause as Error).message}`, { cause });
+  }
+
+  return {
+    client,
+    on(channel, handler) {
+      let set = handlers.get(channel);
+      if (!set) handlers.set(channel, (set = new Set()));
+      const h = handler as DeviceMessageHandler<DevicePublishChannel>;
+      set.add(h);
+      return () => set.delete(h);
+    },
+    async publish(deviceId, channel, payload, publishOptions = {}) {
+      const { qos, retain } = CHANNEL_QOS[channel];
+      await client.publishAsync(deviceTopic(deviceId, channel), payload, { qos, retain: publishOptions.retain ?? retain });
+    },
+    async clearRetained(deviceId, channel) {
+      await client.publishAsync(deviceTopic(deviceId, channel), Buffer.alloc(0), { qos: 1, retain: true });
+    },
+    isConnected: () => client.connected,
+    async close() {
+      await client.endAsync(false);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { Aedes, type AuthenticateError, type Client } from 'aedes';
+import { EdgefleetError } from '@edgefleet/shared';
+import type { Logger } from 'pino';
+import type { BrokerAuth, BrokerPrincipal } from './broker-auth.js';
+
+export interface EmbeddedBrokerOptions {
+  host: string;
+  port: number;
+  tls?: { port: number; certFile: string; keyFile: string } | undefined;
+  auth: BrokerAuth;
+  logger: Logger;
+}
+
+export interface EmbeddedBroker {
+  readonly port: number;
+  readonly tlsPort: number | undefined;
+  connectedClients(): number;
+  close(): Promise<void>;
+}
+
+async function listen(server: Server, port: number, host: string): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** aedes with every connection authenticated and every publish/subscribe checked by BrokerAuth. */
+export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
+  const { auth, logger } = options;
+  const principals = new WeakMap<Client, BrokerPrincipal>();
+  const broker = await Aedes.createBroker({
+    authenticate(client, username, password, done) {
+      auth.authenticate(client.id, username, password).then(
+        (principal) => {
+          if (principal) {
+            principals.set(client, principal);
+            done(null, true);
+          } else {
+            const err: AuthenticateError = Object.assign(new Error('bad username or password'), { returnCode: 4 });
+            done(err, false);
+          }
+        },
+        (err: unknown) => {
+          logger.error({ err, clientId: client.id }, 'MQTT authentication failed with an error');
+          const err: AuthenticateError = Object.assign(new Error('server unavailable'), { returnCode: 3 });
+          done(err, false);
+        },
+      );
+    },
+    authorizePublish(client, packet, done) {
+      // client is null for messages the broker itself publishes (none here besides $SYS).
+      const principal = client ? principals.get(client) : undefined;
+      if (client === null) return done(null);
+      if (principal && auth.mayPublish(principal, packet.topic)) return done(null);
+      done(new EdgefleetError('FORBIDDEN', `publish to ${packet.topic} not allowed`));
+    },
+    authorizeSubscribe(client, subscription, done) {
+      const principal = principals.get(client);
+      if (principal && auth.maySubscribe(principal, subscription.topic)) return done(null, subscription);
+      // null → SUBACK 0x80 for this filter; the connection stays up.
+      done(null, null);
+    },
+  });
+  broker.on('clientError', (client, err) => logger.debug({ clientId: client.id, err: err.message }, 'MQTT client error'));
+
+  const servers: Server[] = [];
+  try {
+    const plain = createServer((socket) => broker.handle(socket));
+    servers.push(plain);
+    const port = await listen(plain, options.port, options.host);
+    let tlsPort: number | undefined;
+    if (options.tls) {
+      const [cert, key] = await Promise.all([readFile(options.tls.certFile), readFile(options.tls.keyFile)]).catch((cause: unknown) => {
+        throw new EdgefleetError('CONFIG_INVALID', `cannot read the MQTT TLS certificate or key (${options.tls?.certFile}, ${options.tls?.keyFile})`, { cause });
+      });
+      const secure = createTlsServer({ cert, key }, (socket) => broker.handle(socket));
+      servers.push(secure);
+      tlsPort = await listen(secure, options.tls.port, options.host);
+    }
+    logger.info({ port, tlsPort }, 'embedded MQTT broker listening');
+    return {
+      port,
+      tlsPort,
+      connectedClients: () => broker.connectedClients,
+      async close() {
+        await new Promise<void>((resolve) => broker.close(() => resolve()));
+        await Promise.all(servers.map(close));
+      },
+    };
+  } catch (err) {
+    await Promise.all(servers.map(close));
+    await new Promise<void>((resolve) => broker.close(() => resolve()));
+    throw err instanceof EdgefleetError ? err : new EdgefleetError('BROKER_UNREACHABLE', `embedded broker could not listen on ${options.host}:${options.port}`, { cause: err });
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * @edgefleet/control-plane — the fleet server: embedded broker, registries, artifact service, REST API, CLI.
+ *
+ * @example
+ *   const cp = createControlPlane({ config: controlPlaneConfigSchema.parse({ dataDir: '/var/lib/edgefleet' }), plugins: [myPlugin] });
+ *   await cp.start();
+ *   cp.bus.on('telemetry', ({ deviceId, payload }) => ingest(deviceId, payload));
+ *   await cp.desired.setDeviceModels('cam-01', [await cp.models.desiredModel('text-cls', '1.0.0')]);
+ *   await cp.stop();
+ */
+export { createControlPlane, readAdminToken, type ControlPlane, type ControlPlaneContext, type ControlPlaneState, type CreateControlPlaneOptions } from './control-plane.js';
+export type { ControlPlanePlugin, PluginHandle } from './plugin.js';
+export { builtinPlugins, builtinCliExtensions } from './plugins.js';
+export { systemClock, type Clock } from './clock.js';
+export type { Store, StoreOptions } from './store/store.js';
+export { createStore, createStoreFromDatabase } from './store/store.js';
+export type { SqlDatabase, SqlValue } from './store/sql-database.js';
+export { createSqliteDatabase } from './store/sqlite-database.js';
+export type { DeviceBus, DeviceMessage, DeviceMessageHandler, DeviceChannelPayloads } from './broker/device-bus.js';
+export { CONTROL_PLANE_USERNAME, TOKEN_USERNAME, createBrokerAuth, type BrokerAuth, type BrokerPrincipal } from './broker/broker-auth.js';
+export type { DesiredStatePublisher } from './devices/desired-state-publisher.js';
+export type { CommandSender, CommandInput } from './devices/command-sender.js';
+export type { DeviceRegistry } from './registry/device-registry.js';
+export type { ModelRegistry, PushModelInput } from './registry/model-registry.js';
+export type { TokenService } from './auth/token-service.js';
+export type { ArtifactStore } from './artifacts/artifact-store.js';
+export { inspectOnnx } from './artifacts/onnx-inspector.js';
+export { defineRoute, type RouteSpec, type AnyRouteSpec, type RouteAccess, type RouteContext } from './api/route-registry.js';
+export type { ApiServer } from './api/api-server.js';
+export type { Principal } from './api/principal.js';
+export type { ControlPlaneMetrics } from './api/metrics.js';
+export { createApiClient, type ApiClient, type ApiClientOptions } from './cli/api-client.js';
+export type { CliContext, CliExtension } from './cli/cli-extension.js';
+export { table, json as formatJson, formatCliError, type CliIo } from './cli/output.js';
+export * from './telemetry/index.js';

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { modelNameSchema, modelVersionSchema, sha256Schema, tensorSpecSchema } from '../contract/common.js';
+
+/** What the registry read from the ONNX graph at push time. */
+export const modelInspectionSchema = z.object({
+  irVersion: z.number().int(),
+  opsets: z.array(z.object({ domain: z.string(), version: z.number().int() })),
+  producer: z.object({ name: z.string(), version: z.string() }),
+  inputs: z.array(tensorSpecSchema),
+  outputs: z.array(tensorSpecSchema),
+  opTypes: z.array(z.string()),
+  nodeCount: z.number().int().nonnegative(),
+  initializerCount: z.number().int().nonnegative(),
+  metadata: z.record(z.string(), z.string()).default({}),
+});
+export type ModelInspection = z.infer<typeof modelInspectionSchema>;
+
+export const modelLabelSchema = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'label: 1-32 of a-z 0-9 -, starting with a letter');
+
+/** One immutable name@version in the registry. */
+export const modelVersionRecordSchema = z.object({
+  name: modelNameSchema,
+  version: modelVersionSchema,
+  sha256: sha256Schema,
+  size: z.number().int().positive(),
+  createdAt: z.string(),
+  signature: z.string(),
+  labels: z.array(modelLabelSchema),
+  /** Lineage: where it came from (an MLflow run, a pipeline step), free notes, and who pushed it. */
+  source: z.string().optional(),
+  notes: z.string().optional(),
+  pushedBy: z.string(),
+  inspection: modelInspectionSchema,
+  golden: z.object({ sha256: sha256Schema, size: z.number().int().positive() }).optional(),
+});
+export type ModelVersionRecord = z.infer<typeof modelVersionRecordSchema>;
+
+export const modelSummarySchema = z.object({
+  name: modelNameSchema,
+  versions: z.array(modelVersionSchema),
+  latest: modelVersionSchema,
+  updatedAt: z.string(),
+});
+export type ModelSummary = z.infer<typeof modelSummarySchema>;
+
+export const modelListSchema = z.object({ models: z.array(modelSummarySchema) });
+export const modelVersionListSchema = z.object({ name: modelNameSchema, versions: z.array(modelVersionRecordSchema) });
+
+/**
+ * Query of the streaming upload `POST /models/:name/versions/:version` (body: the raw .onnx bytes,
+ * application/octet-stream). A golden input is uploaded first with `POST /blobs` and named by digest.
+ */
+export const pushModelQuerySchema = z.object({
+  label: z.union([modelLabelSchema, z.array(modelLabelSchema)]).optional(),
+  notes: z.string().max(4096).optional(),
+  source: z.string().max(2048).optional(),
+  goldenSha256: sha256Schema.optional(),
+});
+export type PushModelQuery = z.infer<typeof pushModelQuerySchema>;
+
+export const blobSchema = z.object({ sha256: sha256Schema, size: z.number().int().nonnegative() });
+export type Blob = z.infer<typeof blobSchema>;
