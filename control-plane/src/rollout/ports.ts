@@ -53,22 +53,22 @@ export interface DeploymentEventSource {
   onDeploymentEvent(handler: (event: DeploymentEvent) => void): () => void;
 }
 
-export interface AuditEntry {
+export interface RolloutAuditEntry {
   actor: string;
   action: string;
   subject: string;
   details?: Record<string, unknown>;
 }
 
-export interface AuditLog {
-  record(entry: AuditEntry): void | Promise<void>;
+export interface RolloutAuditLog {
+  record(entry: RolloutAuditEntry): void | Promise<void>;
 }
 
-export interface Clock {
+export interface RolloutClock {
   now(): number;
 }
 
-export const systemClock: Clock = { now: () => Date.now() };
+export const systemRolloutClock: RolloutClock = { now: () => Date.now() };
 
 export interface RolloutPorts {
   devices: DeviceDirectory;
@@ -76,8 +76,8 @@ export interface RolloutPorts {
   desired: DesiredStatePort;
   events: DeploymentEventSource;
   health: CohortHealthSource;
-  audit: AuditLog;
-  clock: Clock;
+  audit: RolloutAuditLog;
+  clock: RolloutClock;
   /** [0, 1); injected so jitter is reproducible in tests. */
   random?: () => number;
 }
