@@ -30,6 +30,14 @@ import { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type S
 
 export const AGENT_VERSION = '0.1.0';
 
+/** True when every model with an active pointer has that version loaded in the runtime. */
+function servingEveryActive(store: StateStore, runtime: InferenceRuntime): boolean {
+  for (const [model, p] of store.allPointers()) {
+    if (p.active && !runtime.status(model).some((s) => s.version === p.active && s.state === 'AVAILABLE')) return false;
+  }
+  return true;
+}
+
 export interface CreateAgentOptions {
   config: Readonly<AgentConfig>;
   log: AgentLogger;
@@ -37,7 +45,13 @@ export interface CreateAgentOptions {
   runtime: InferenceRuntime | (() => Promise<InferenceRuntime>);
   hardware?: HardwareProfile;
   /** Optional extra part started after MQTT and stopped first (the local API server). */
-  api?: (agent: Agent) => Promise<{ close(deadlineMs: number): Promise<void> }>;
+  api?: (agent: Agent) => Promise<AgentApi>;
+}
+
+/** The local API as the agent sees it: readiness follows "every active model is loaded". */
+export interface AgentApi {
+  close(deadlineMs: number): Promise<void>;
+  setReady?(ready: boolean): void;
 }
 
 /** The running parts, for the API server, telemetry and tests. */
@@ -78,7 +92,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
   const logger = log.logger.child({ deviceId: config.deviceId });
   const lifecycle = createLifecycle();
   let parts: AgentParts | undefined;
-  let api: { close(deadlineMs: number): Promise<void> } | undefined;
+  let api: AgentApi | undefined;
   let intake = true;
 
   const agent: Agent = {
@@ -122,7 +136,10 @@ export function createAgent(options: CreateAgentOptions): Agent {
           journal,
           windows,
           logger,
-          report: () => reporter.request(),
+          report: () => {
+            reporter.request();
+            api?.setReady?.(lifecycle.state === 'running' && servingEveryActive(store, runtime));
+          },
         });
         late.reconciler = r;
         const commands = createCommandHandler({
@@ -169,6 +186,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
         session.start();
         if (options.api) api = await options.api(agent);
         lifecycle.to('running');
+        api?.setReady?.(servingEveryActive(store, runtime));
         logger.info({ dataDir: config.dataDir, broker: config.broker.url }, 'agent running');
       } catch (err) {
         lifecycle.to('failed');
@@ -185,6 +203,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
       }
       lifecycle.to('draining');
       intake = false;
+      api?.setReady?.(false);
       const deadline = Date.now() + config.drainDeadlineMs;
       const left = (): number => Math.max(100, deadline - Date.now());
       let drained = true;

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { toEdgefleetError } from '@edgefleet/shared';
 import { createAgent, AGENT_VERSION } from './agent.js';
+import { createApiServer } from './api/index.js';
 import { loadAgentConfig } from './config/index.js';
 import { createNodeHardwarePort, detectHardware } from './hardware/index.js';
 import { createInferenceRuntime } from './inference/index.js';
@@ -54,6 +55,19 @@ async function main(argv: string[]): Promise<void> {
         epCache: join(config.dataDir, 'ep-choices.json'),
         logger: log.logger.child({ part: 'inference' }),
       });
+    },
+    api: async (a) => {
+      const server = createApiServer({
+        runtime: a.parts.runtime,
+        logger: log.logger.child({ part: 'api' }),
+        host: config.api.host,
+        port: config.api.port,
+        maxBodyBytes: config.api.maxBodyBytes,
+        version: AGENT_VERSION,
+      });
+      const { url } = await server.listen();
+      log.logger.info({ url }, 'local API listening');
+      return { close: () => server.close(), setReady: (ready) => server.setReady(ready) };
     },
   });
 

@@ -80,6 +80,7 @@ describe('agent lifecycle', () => {
     const report = await waitForReport((r) => r.appliedGeneration === 1 && r.models.some((m) => m.name === 'adder' && m.active === '1.0.0'));
     const elapsedMs = Date.now() - t0;
     expect(elapsedMs).toBeLessThan(10_000);
+    console.log(`desired state published → reported active in ${elapsedMs} ms`);
     expect(report.models.find((m) => m.name === 'adder')).toMatchObject({ state: 'active', installed: ['1.0.0'] });
     const stopped = await agent.stop();
     expect(stopped.code).toBe(0);
@@ -90,6 +91,18 @@ describe('agent lifecycle', () => {
     const offline = await spawnAgent({ deviceId, brokerUrl: broker.url, fleetPublicKey: keys.publicKeyPem, dataDir: dir.path });
     const serving = await offline.waitForLog((l) => l.msg === 'serving the active version');
     expect(serving).toMatchObject({ model: 'adder', version: '1.0.0' });
+    const { url } = (await offline.waitForLog((l) => l.msg === 'local API listening')) as { url: string };
+    const ready = await fetch(`${url}/v2/health/ready`);
+    expect(ready.status).toBe(200);
+    const res = await fetch(`${url}/v2/models/adder/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] }),
+    });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { model_version: string; outputs: { data: number[] }[] };
+    expect(body.model_version).toBe('1.0.0');
+    expect(body.outputs[0]?.data).toEqual([3, 4, 5, 6]);
     // Broker back: the agent reconnects and reports the same converged state without refetching.
     const requestsBefore = responder.requests.length;
     await broker.restart();
