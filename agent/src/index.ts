@@ -6,7 +6,7 @@
  *   const agent = createAgent({ config, log: createLogger({ level: config.logLevel }), runtime });
  *   await agent.start();
  */
-export { AGENT_VERSION, createAgent, type Agent, type AgentParts, type CreateAgentOptions } from './agent.js';
+export { AGENT_VERSION, createAgent, type Agent, type AgentApi, type AgentParts, type CreateAgentOptions } from './agent.js';
 export { loadAgentConfig, type LoadAgentConfigOptions } from './config/index.js';
 export { createLogger, type AgentLogger } from './log/index.js';
 export { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type OutboxEntry, type StateStore } from './store/index.js';
