@@ -1,4 +1,4 @@
-import type { CommandResult, DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest } from '@edgefleet/shared';
+import type { CommandResult, DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest, RolloutEvent } from '@edgefleet/shared';
 import { ApiError, type ApiClient } from './client.js';
 
 /**
@@ -15,6 +15,8 @@ export interface FleetApi {
   modelVersions(name: string): Promise<ModelVersionRecord[]>;
   rollouts(): Promise<RolloutView[]>;
   rollout(id: string): Promise<RolloutView>;
+  /** A rollout's recorded events (every device and wave move), oldest first. */
+  rolloutEvents(id: string): Promise<RolloutEvent[]>;
   dryRun(request: CreateRolloutRequest): Promise<DryRunPlan>;
   createRollout(request: CreateRolloutRequest): Promise<RolloutView>;
   rolloutAction(id: string, action: RolloutAction, body?: Record<string, unknown>): Promise<RolloutView>;
@@ -30,6 +32,7 @@ export function fleetApi(api: ApiClient): FleetApi {
     modelVersions: async (name: string) => (await api.get<{ name: string; versions: ModelVersionRecord[] }>(`/models/${encodeURIComponent(name)}`)).versions,
     rollouts: async () => listOf<RolloutView>(await api.get<unknown>('/rollouts'), 'rollouts'),
     rollout: (id: string) => api.get<RolloutView>(`/rollouts/${encodeURIComponent(id)}`),
+    rolloutEvents: async (id) => (await api.get<{ events: RolloutEvent[] }>(`/rollouts/${encodeURIComponent(id)}/events`, { limit: 5000 })).events,
     dryRun: (request: CreateRolloutRequest) => api.post<DryRunPlan>('/rollouts', { ...request, dryRun: true }),
     createRollout: (request: CreateRolloutRequest) => api.post<RolloutView>('/rollouts', { ...request, dryRun: false }),
     rolloutAction: (id, action, body = {}) =>

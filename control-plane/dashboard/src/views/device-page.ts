@@ -1,10 +1,10 @@
-import type { DeploymentEvent, DeviceDetail, EpCandidate, ReportedModel } from '@edgefleet/shared';
-import { fleetApi } from '../api/fleet.js';
+import type { DeviceDetail, EpCandidate, ReportedModel, RolloutView } from '@edgefleet/shared';
+import { fleetApi, mapLimit, type FleetApi } from '../api/fleet.js';
 import { confirmAction } from '../components/confirm-dialog.js';
 import { badge, card, errorNotice, table } from '../components/widgets.js';
 import { field, h, select, type Child } from '../lib/dom.js';
 import { formatAgo, formatBytes, formatMs, formatTime, orDash } from '../lib/format.js';
-import { modelHref } from '../router.js';
+import { modelHref, rolloutHref } from '../router.js';
 import { liveSection, type View, type ViewContext } from '../view.js';
 import { deviceTelemetryPanel } from './device-telemetry.js';
 
@@ -77,32 +77,45 @@ function epCard(models: ReportedModel[]): HTMLElement {
   );
 }
 
-function eventDetail(e: DeploymentEvent): string {
-  switch (e.type) {
-    case 'downloading':
-      return `${formatBytes(e.bytes)} of ${formatBytes(e.total)}`;
-    case 'active':
-      return [e.ep ? `on ${e.ep}` : '', e.previous ? `previous ${e.previous}` : ''].filter(Boolean).join(', ');
-    case 'failed':
-      return `${e.error.code}: ${e.error.message}`;
-    case 'rolled-back':
-      return `${e.reason.code}: ${e.reason.message}${e.to ? ` → ${e.to}` : ''}`;
-    default:
-      return '';
-  }
+/** One step of this device in a rollout (the engine records every device move as a rollout event). */
+interface HistoryEntry {
+  at: string;
+  rollout: RolloutView;
+  from: string;
+  to: string;
+  detail: string;
 }
 
-function historyCard(events: DeploymentEvent[]): HTMLElement {
-  const newestFirst = [...events].sort((a, b) => b.at.localeCompare(a.at) || b.seq - a.seq);
+/** How many recent rollouts the history reads events from. */
+const HISTORY_ROLLOUTS = 20;
+
+async function deviceHistory(fleet: FleetApi, deviceId: string): Promise<HistoryEntry[]> {
+  const rollouts = (await fleet.rollouts()).sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, HISTORY_ROLLOUTS);
+  const perRollout = await mapLimit(rollouts, 4, async (rollout) => {
+    const events = await fleet.rolloutEvents(rollout.id);
+    return events
+      .filter((e) => e.type === 'device' && e.data.deviceId === deviceId)
+      .map((e) => ({
+        at: e.at,
+        rollout,
+        from: String(e.data.from ?? ''),
+        to: String(e.data.to ?? ''),
+        detail: [e.data.code, e.data.reason, e.data.cause].filter((x) => typeof x === 'string' && x).join(' · '),
+      }));
+  });
+  return perRollout.flat().sort((a, b) => b.at.localeCompare(a.at));
+}
+
+function historyCard(entries: HistoryEntry[]): HTMLElement {
   return card(
     'Deployment history',
     table('Deployment history', [
-      { label: 'Time', cell: (e: DeploymentEvent) => formatTime(e.at) },
-      { label: 'Model', cell: (e) => `${e.model}@${e.version}` },
-      { label: 'Event', cell: (e) => badge(e.type) },
-      { label: 'Detail', cell: (e) => eventDetail(e) },
-      { label: 'Rollout', cell: (e) => orDash(e.rolloutId), secondary: true },
-    ], newestFirst.slice(0, 100), 'No deployment events yet.'),
+      { label: 'Time', cell: (e: HistoryEntry) => formatTime(e.at) },
+      { label: 'Version', cell: (e) => `${e.rollout.model}@${e.rollout.version}` },
+      { label: 'State', cell: (e) => h('span', {}, e.from ? `${e.from} → ` : '', badge(e.to)) },
+      { label: 'Detail', cell: (e) => orDash(e.detail) },
+      { label: 'Rollout', cell: (e) => h('a', { attrs: { href: rolloutHref(e.rollout.id) } }, e.rollout.id), secondary: true },
+    ], entries.slice(0, 100), 'No deployment through a rollout yet.'),
   );
 }
 
@@ -158,21 +171,15 @@ export function deviceView(ctx: ViewContext): View {
   const fleet = fleetApi(ctx.api);
   let models: ReportedModel[] = [];
   const actions = actionsCard(ctx, id, () => models);
-  const state = liveSection<{ device: DeviceDetail; events: DeploymentEvent[] }>(ctx, {
+  const state = liveSection<{ device: DeviceDetail; history: HistoryEntry[] }>(ctx, {
     load: async () => {
-      const [device, events] = await Promise.all([
-        fleet.device(id),
-        ctx.api.get<{ events?: DeploymentEvent[] } | DeploymentEvent[]>(`/devices/${encodeURIComponent(id)}/events`).then(
-          (body) => (Array.isArray(body) ? body : (body.events ?? [])),
-          () => [] as DeploymentEvent[],
-        ),
-      ]);
-      return { device, events };
+      const [device, history] = await Promise.all([fleet.device(id), deviceHistory(fleet, id).catch(() => [] as HistoryEntry[])]);
+      return { device, history };
     },
-    render: ({ device, events }) => {
+    render: ({ device, history }) => {
       models = device.reported?.models ?? [];
       actions.refreshModels();
-      return [h('div', { class: 'grid two' }, summary(device), modelsCard(models)), epCard(models), historyCard(events)];
+      return [h('div', { class: 'grid two' }, summary(device), modelsCard(models)), epCard(models), historyCard(history)];
     },
     matches: (e) => e.data.includes(`"${id}"`),
     intervalMs: 5000,
