@@ -43,6 +43,11 @@ export interface StoryResult {
 }
 
 const TERMINAL = new Set(['succeeded', 'halted', 'rolled-back', 'aborted']);
+/**
+ * A device that stays in one rollout state this long is timed out by the engine. The demo's model
+ * is under 1 MB on loopback, so 30 s means stuck, not slow (the production default is 15 minutes).
+ */
+const DEVICE_DEADLINE_MS = 30_000;
 
 async function activeVersions(api: ApiClient): Promise<Map<string, string | undefined>> {
   const devices = await api.listDevices();
@@ -65,6 +70,20 @@ async function waitForActive(api: ApiClient, ids: string[], version: string, sig
   });
 }
 
+/** Agents whose local inference API answers its liveness probe. */
+async function reachableApis(agents: DemoAgent[]): Promise<DemoAgent[]> {
+  const live = await Promise.all(
+    agents.map(async (agent) => {
+      try {
+        return (await fetch(`${agent.apiUrl}/v2/health/live`, { signal: AbortSignal.timeout(2000) })).ok;
+      } catch {
+        return false;
+      }
+    }),
+  );
+  return agents.filter((_, i) => live[i]);
+}
+
 async function push(api: ApiClient, progress: Progress, model: DemoModelVersion): Promise<void> {
   const record = await api.pushModel(DEMO_MODEL, model.version, model.bytes, model.notes);
   const inputs = record.inspection.inputs.map((i) => `${i.name} ${JSON.stringify(i.shape)}`).join(', ');
@@ -75,7 +94,8 @@ async function push(api: ApiClient, progress: Progress, model: DemoModelVersion)
 async function rollOut(api: ApiClient, progress: Progress, label: string, request: CreateRolloutRequest, signal: AbortSignal): Promise<RolloutOutcome> {
   const started = Date.now();
   const created = await api.createRollout(request);
-  progress.step(`${label}: rollout ${created.id} of ${DEMO_MODEL}@${request.version} in ${created.waves.length} wave(s), bake ${((request.strategy?.bakeMs ?? 0) / 1000).toFixed(0)} s each`);
+  const waves = request.strategy?.waves?.length ?? created.waves.length;
+  progress.step(`${label}: rollout ${created.id} of ${DEMO_MODEL}@${request.version} in ${waves} wave(s), bake ${((request.strategy?.bakeMs ?? 0) / 1000).toFixed(0)} s each`);
   const view = await waitFor(
     `rollout ${created.id} to finish`,
     async () => {
@@ -94,7 +114,13 @@ async function rollOut(api: ApiClient, progress: Progress, label: string, reques
       progress.detail(`  ${r.gate}: value ${r.value ?? '?'} vs threshold ${r.threshold ?? '?'} (${r.samples}/${r.minSamples} samples)`);
     }
   }
-  return { label, version: request.version, id: view.id, state: view.state, waves: view.waves.length, halt, ms: Date.now() - started };
+  // Why each device that did not make it failed, as the engine recorded it.
+  for (const d of view.devices ?? []) {
+    if (d.state !== 'failed' && d.state !== 'rolled-back') continue;
+    const why = [d.error?.code, d.error?.message ?? d.reason].filter(Boolean).join(': ');
+    progress.detail(`  ${d.deviceId} ${d.state}${why ? ` — ${why}` : ''}`);
+  }
+  return { label, version: request.version, id: view.id, state: view.state, waves: Math.max(view.waves.length, waves), halt, ms: Date.now() - started };
 }
 
 export async function runStory(options: StoryOptions): Promise<StoryResult> {
@@ -137,14 +163,20 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
       api,
       progress,
       'v1',
-      { model: DEMO_MODEL, version: models.v1.version, target: { kind: 'all' }, strategy: { waves: [{ percent: 100 }], bakeMs: 1000, deviceDeadlineMs: 60_000 } },
+      { model: DEMO_MODEL, version: models.v1.version, target: { kind: 'all' }, strategy: { waves: [{ percent: 100 }], bakeMs: 1000, deviceDeadlineMs: DEVICE_DEADLINE_MS } },
       signal,
     );
     rollouts.push(v1);
     if (v1.state !== 'succeeded') throw new Error(`v1 rollout ended ${v1.state}${v1.halt ? ` (${v1.halt})` : ''}`);
     await waitForActive(api, ids, models.v1.version, signal);
-    progress.step(`every device serves ${DEMO_MODEL}@${models.v1.version}; starting a steady inference load on their local APIs`);
-    traffic = startTraffic({ agents, model: DEMO_MODEL, intervalMs: 500 });
+    progress.step(`every device serves ${DEMO_MODEL}@${models.v1.version}`);
+    const serving = await reachableApis(agents);
+    if (serving.length > 0) {
+      progress.detail(`steady inference load (KServe v2 infer, 2 requests/s per device) on ${serving.length} agents' local APIs`);
+      traffic = startTraffic({ agents: serving, model: DEMO_MODEL, intervalMs: 500 });
+    } else {
+      progress.detail(`the agents' local inference APIs do not answer (${agents[0]?.apiUrl ?? ''}/v2/health/live): no inference load`);
+    }
 
     // v2: canary, then half the fleet, then the rest, each wave baking while its gates watch.
     await push(api, progress, models.v2);
@@ -156,7 +188,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
         model: DEMO_MODEL,
         version: models.v2.version,
         target: { kind: 'all' },
-        strategy: { waves: [{ count: 1 }, { percent: 50 }, { percent: 100 }], bakeMs: 3000, deviceDeadlineMs: 60_000 },
+        strategy: { waves: [{ count: 1 }, { percent: 50 }, { percent: 100 }], bakeMs: 3000, deviceDeadlineMs: DEVICE_DEADLINE_MS },
       },
       signal,
     );
@@ -176,7 +208,7 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
         model: DEMO_MODEL,
         version: models.v3.version,
         target: { kind: 'all' },
-        strategy: { waves: [{ count: 1 }, { percent: 100 }], bakeMs: 3000, onBreach: 'rollback', deviceDeadlineMs: 60_000 },
+        strategy: { waves: [{ count: 1 }, { percent: 100 }], bakeMs: 3000, onBreach: 'rollback', deviceDeadlineMs: DEVICE_DEADLINE_MS },
       },
       signal,
     );
