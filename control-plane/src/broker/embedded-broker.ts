@@ -52,8 +52,8 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
             done(err, false);
           }
         },
-        (err: unknown) => {
-          logger.error({ err, clientId: client.id }, 'MQTT authentication failed with an error');
+        (cause: unknown) => {
+          logger.error({ err: cause, clientId: client.id }, 'MQTT authentication failed with an error');
           const err: AuthenticateError = Object.assign(new Error('server unavailable'), { returnCode: 3 });
           done(err, false);
         },
