@@ -8,6 +8,7 @@
 #   pnpm bundle:agent                      # the same as `deploy/bundle/bundle.sh agent`
 #
 # The tarball holds one directory, edgefleet-agent-<release>/ (or edgefleet-<release>/):
+#   README.md              what it is and where the docs are (the unit's Documentation=)
 #   bundle.json            what was built: package, release, commit, node, platform, arch, built-at
 #   app/                   `pnpm deploy --prod` of the package: dist/, bin/, production node_modules/
 #   bin/<executable>       wrapper the systemd unit runs; execs the system node on app/bin/*.js
@@ -109,6 +110,18 @@ exec "\${EDGEFLEET_NODE:-node}" "\$here/../app/bin/$EXE.js" "\$@"
 EOF
 chmod 0755 "$root/bin/$EXE"
 cp "deploy/systemd/$UNIT" "$root/systemd/$UNIT"
+# The unit's Documentation= points here (…/current/README.md).
+cat >"$root/README.md" <<EOF
+# $NAME $version
+
+Built from commit $commit for $platform/$arch. Installed layout, upgrades, backup and monitoring:
+docs/operations.md in the edgefleet repository; configuration keys: docs/configuration.md;
+GPU on Jetson: docs/jetson.md.
+
+- bin/$EXE        launcher (runs app/bin/$EXE.js on the system Node.js >= 20)
+- app/            the built program and its production node_modules
+- systemd/$UNIT   the systemd unit
+EOF
 if [ "$TARGET" = agent ]; then
   cp deploy/agent/install.sh "$root/install.sh"
   chmod 0755 "$root/install.sh"

@@ -118,6 +118,8 @@ describe('deploy/agent/install.sh --root', () => {
     expect(readlinkSync(join(prefix, 'current'))).toBe(`releases/${release}`);
     expect(realpathSync(join(prefix, 'bin/edgefleet-agent'))).toBe(realpathSync(join(prefix, 'releases', release, 'bin/edgefleet-agent')));
     expect(mode(join(prefix, 'releases', release, 'bin/edgefleet-agent'))).toBe('0755');
+    // The unit's Documentation= link.
+    expect(readFileSync(join(prefix, 'current/README.md'), 'utf8')).toMatch(/docs\/operations\.md/);
 
     const unit = join(root, 'etc/systemd/system/edgefleet-agent.service');
     expect(readFileSync(unit, 'utf8')).toBe(readFileSync(join(repo, 'deploy/systemd/edgefleet-agent.service'), 'utf8'));
