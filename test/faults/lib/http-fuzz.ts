@@ -36,7 +36,14 @@ export interface HttpFuzzOptions {
   authorization?: string;
   /** Largest body to send for the oversize mutation (a little above the server's limit). */
   oversizeBytes?: number;
+  /** Mutation kinds to draw from; an API without authentication or query parameters leaves those out. */
+  kinds?: readonly HttpFuzzKind[];
 }
+
+export const HTTP_FUZZ_KINDS = ['unknown-route', 'wrong-method', 'bad-param', 'broken-json', 'mutated-body', 'wrong-content-type', 'bad-query', 'bad-auth', 'oversize'] as const;
+export type HttpFuzzKind = (typeof HTTP_FUZZ_KINDS)[number];
+/** Relative weights: body and parameter mutations reach the most validation code. */
+const WEIGHTS: Record<HttpFuzzKind, number> = { 'unknown-route': 1, 'wrong-method': 1, 'bad-param': 2, 'broken-json': 1, 'mutated-body': 3, 'wrong-content-type': 1, 'bad-query': 1, 'bad-auth': 1, oversize: 1 };
 
 const BAD_PARAMS = [
   '..%2F..%2F..%2Fetc%2Fpasswd',
@@ -102,21 +109,9 @@ export function* httpFuzzRequests(opts: HttpFuzzOptions): Generator<FuzzedReques
   const bodyRoutes = opts.routes.filter((r) => r.body);
   const paramRoutes = opts.routes.filter((r) => r.path.includes(':'));
   const methods: HttpMethod[] = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'];
+  const pool = (opts.kinds ?? HTTP_FUZZ_KINDS).flatMap((k) => new Array<HttpFuzzKind>(WEIGHTS[k]).fill(k));
   for (let index = 0; index < opts.count; index += 1) {
-    const kind = rng.pick([
-      'unknown-route',
-      'wrong-method',
-      'bad-param',
-      'bad-param',
-      'broken-json',
-      'mutated-body',
-      'mutated-body',
-      'mutated-body',
-      'wrong-content-type',
-      'bad-query',
-      'bad-auth',
-      'oversize',
-    ] as const);
+    const kind = rng.pick(pool);
     const route = rng.pick(opts.routes);
     switch (kind) {
       case 'unknown-route': {
