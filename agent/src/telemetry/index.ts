@@ -14,6 +14,7 @@
  *   session.onConnect(() => void sender.flush());
  *   collector.start();                              // stop: await collector.stop() before session.close()
  */
+export { createAgentTelemetry, type AgentTelemetry, type AgentTelemetryDeps } from './agent-telemetry.js';
 export { createTelemetryCollector, type TelemetryCollector, type TelemetryCollectorOptions } from './telemetry-collector.js';
 export { createTelemetryOutbox, TELEMETRY_KIND, type CounterStore, type DropCounts, type TelemetryOutbox, type TelemetryOutboxOptions } from './telemetry-outbox.js';
 export { createMqttClientTransport, createSessionTransport } from './mqtt-publisher.js';

@@ -1,0 +1,79 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentConfigSchema, LATENCY_BUCKETS_MS, parsePayload, telemetryBatchSchema, type InferenceWindow } from '@edgefleet/shared';
+import { createInferenceWindowHub } from '../reconcile/index.js';
+import { createSqliteOutbox, createStateStore, openDatabase } from '../store/index.js';
+import { createAgentTelemetry } from './agent-telemetry.js';
+import { createFakeMetricsSource } from './metrics-source.js';
+import { createManualScheduler } from './scheduler.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('agent telemetry wiring', () => {
+  it('takes windows from the hub, sends batches over the session on connect and leaves deployment events alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'edgefleet-agent-telemetry-'));
+    dirs.push(dir);
+    const config = agentConfigSchema.parse({
+      deviceId: 'cam-7',
+      dataDir: dir,
+      broker: { url: 'mqtt://127.0.0.1:1' },
+      fleetPublicKey: '-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----',
+    });
+    const db = openDatabase(join(dir, 'state.db'));
+    const outbox = createSqliteOutbox(db);
+    let pending: InferenceWindow[] = [];
+    const hub = createInferenceWindowHub({
+      takeWindows: () => {
+        const taken = pending;
+        pending = [];
+        return taken;
+      },
+    });
+    const connectListeners: (() => void)[] = [];
+    const published: { channel: string; payload: Buffer }[] = [];
+    const session = {
+      connected: false,
+      onConnect: (l: () => void) => void connectListeners.push(l),
+      publish: async (channel: string, payload: Buffer) => void published.push({ channel, payload }),
+    };
+    const scheduler = createManualScheduler();
+    const telemetry = createAgentTelemetry({
+      config,
+      db,
+      store: createStateStore(db),
+      outbox,
+      session,
+      windows: hub,
+      logger: { warn: () => undefined, debug: () => undefined } as never,
+      metrics: createFakeMetricsSource({ cpu: 5 }),
+      scheduler,
+    });
+    telemetry.start();
+    expect(scheduler.expressions()).toEqual(['*/30 * * * * *']);
+    outbox.enqueue('deployment-event', 'events', () => Buffer.from('{}'));
+    const latency = new Array<number>(LATENCY_BUCKETS_MS.length + 1).fill(0);
+    latency[2] = 3;
+    for (let i = 0; i < 3; i++) {
+      pending = [{ model: 'm', version: '1', ep: 'cpu', from: i * 1000, to: i * 1000 + 1000, requests: 3, failures: {}, latency, latencySumMs: 9, queueSumMs: 0 }];
+      hub.poll();
+    }
+    await scheduler.fire();
+    expect(published).toEqual([]);
+    session.connected = true;
+    for (const l of connectListeners) l();
+    await telemetry.sender.flush();
+    expect(published.map((p) => p.channel)).toEqual(['telemetry']);
+    const batch = parsePayload(telemetryBatchSchema, published[0]!.payload);
+    expect(batch.inference).toHaveLength(1);
+    expect(batch.inference[0]!.requests).toBe(9);
+    expect(outbox.size('deployment-event')).toBe(1);
+    await telemetry.stop();
+    expect(scheduler.expressions()).toEqual([]);
+    db.close();
+  });
+});
