@@ -34,6 +34,37 @@ function processesUsing(dir: string): string[] {
 }
 
 describe('pnpm demo', () => {
+  it('Ctrl-C stops the fleet cleanly: agents drain, then the control plane, nothing left running', async () => {
+    expect(existsSync(demo), 'test/dist/demo/demo.js is missing: run `pnpm build` first').toBe(true);
+    const dir = await tmpDataDir('edgefleet-demo-sigint-');
+    try {
+      const child = spawn(process.execPath, [demo, '--devices', '2', '--dir', dir.path], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let output = '';
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`the agents never came online:\n${output}`)), 60_000);
+        const onData = (chunk: Buffer): void => {
+          output += chunk.toString();
+          if (/2 agents online/.test(output)) {
+            clearTimeout(timer);
+            resolve();
+          }
+        };
+        child.stdout.on('data', onData);
+        child.stderr.on('data', onData);
+      });
+      child.kill('SIGINT');
+      const code = await exited;
+      expect(code, output).toBe(130);
+      expect(output).toMatch(/SIGINT: stopping the fleet/);
+      expect(output).toMatch(/fleet stopped; logs and data kept/);
+      expect(output).not.toMatch(/killed after the drain deadline/);
+      expect(processesUsing(dir.path)).toEqual([]);
+    } finally {
+      await dir.cleanup();
+    }
+  }, 120_000);
+
   it('runs the whole story with 5 agents and exits 0 in under 2 minutes', async () => {
     expect(existsSync(demo), 'test/dist/demo/demo.js is missing: run `pnpm build` first').toBe(true);
     work = await tmpDataDir('edgefleet-demo-test-');
