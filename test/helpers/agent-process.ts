@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -78,6 +78,7 @@ export function agentConfig(opts: AgentProcessOptions): AgentConfigInput {
 }
 
 export async function spawnAgent(opts: AgentProcessOptions): Promise<AgentProcess> {
+  await mkdir(opts.dataDir, { recursive: true });
   const configFile = join(opts.dataDir, 'agent-config.json');
   await writeFile(configFile, JSON.stringify(agentConfig(opts), null, 2));
   const child = spawn(process.execPath, [AGENT_ENTRY, '--config', configFile], {

@@ -122,7 +122,45 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
     }
   }
 
-  async function fetchChunk(fh: FileHandle, req: FetchRequest, idx: number, onDone: (len: number) => void): Promise<void> {
+  /**
+   * Group commit: a chunk counts as done only after an fdatasync that started after its write,
+   * then one SQLite transaction records every chunk that sync covered. With a window of 8, one
+   * pair of fsyncs serves several chunks instead of two per chunk.
+   */
+  function createCommitter(fh: FileHandle, sha256: string): (idx: number) => Promise<void> {
+    let pending: number[] = [];
+    let running: Promise<void> | undefined;
+    let queued: Promise<void> | undefined;
+    const flush = async (): Promise<void> => {
+      const marks = pending;
+      pending = [];
+      await fh.datasync();
+      store.markChunks(sha256, marks);
+    };
+    const start = (): Promise<void> => {
+      running = flush().finally(() => {
+        running = undefined;
+      });
+      return running;
+    };
+    return (idx) => {
+      pending.push(idx);
+      if (!running) return start();
+      queued ??= running.then(
+        () => {
+          queued = undefined;
+          return start();
+        },
+        (err: unknown) => {
+          queued = undefined;
+          throw err;
+        },
+      );
+      return queued;
+    };
+  }
+
+  async function fetchChunk(fh: FileHandle, commit: (idx: number) => Promise<void>, req: FetchRequest, idx: number, onDone: (len: number) => void): Promise<void> {
     const { sha256, size } = req.artifact;
     const offset = idx * chunkBytes;
     const length = Math.min(chunkBytes, size - offset);
@@ -132,8 +170,7 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
       try {
         const data = await requestChunk(sha256, offset, length, size, req.signal);
         await fh.write(data, 0, data.length, offset);
-        await fh.datasync();
-        store.markChunk(sha256, idx);
+        await commit(idx);
         onDone(length);
         return;
       } catch (err) {
@@ -195,8 +232,9 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
           bytes += len;
           req.onProgress?.(bytes, size);
         };
+        const commit = createCommitter(fh, sha256);
         const worker = async (): Promise<void> => {
-          for (let idx = missing[next++]; idx !== undefined; idx = missing[next++]) await fetchChunk(fh, req, idx, onDone);
+          for (let idx = missing[next++]; idx !== undefined; idx = missing[next++]) await fetchChunk(fh, commit, req, idx, onDone);
         };
         const workers = Array.from({ length: Math.min(window, missing.length) }, () => worker());
         const results = await Promise.allSettled(workers);

@@ -53,6 +53,8 @@ export interface StateStore {
   getDownload(sha256: string): DownloadRecord | undefined;
   startDownload(d: Omit<DownloadRecord, 'complete'>): void;
   markChunk(sha256: string, idx: number): void;
+  /** Records several finished chunks in one transaction (one fsync for a group commit). */
+  markChunks(sha256: string, idxs: readonly number[]): void;
   doneChunks(sha256: string): Set<number>;
   completeDownload(sha256: string): void;
   deleteDownload(sha256: string): void;
@@ -134,6 +136,9 @@ export function createStateStore(db: Database.Database): StateStore {
     },
     startDownload: (d) => void dlAdd.run(d.sha256, d.model, d.version, d.size, d.chunkBytes, d.path),
     markChunk: (sha256, idx) => void chunkAdd.run(sha256, idx),
+    markChunks: db.transaction((sha256: string, idxs: readonly number[]) => {
+      for (const idx of idxs) chunkAdd.run(sha256, idx);
+    }),
     doneChunks: (sha256) => new Set((chunkAll.all(sha256) as { idx: number }[]).map((r) => r.idx)),
     completeDownload: (sha256) => void dlComplete.run(sha256),
     deleteDownload: db.transaction((sha256: string) => {
