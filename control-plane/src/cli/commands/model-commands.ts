@@ -1,0 +1,99 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import type { Command } from 'commander';
+import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, type ModelVersionRecord } from '@edgefleet/shared';
+import type { CliContext } from '../cli-extension.js';
+import { formatBytes, json, progressBar, table } from '../output.js';
+
+async function fileSize(file: string): Promise<number> {
+  try {
+    const s = await stat(file);
+    if (!s.isFile()) throw new Error('not a regular file');
+    return s.size;
+  } catch (cause) {
+    throw new EdgefleetError('BAD_REQUEST', `cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
+}
+
+const shape = (dims: readonly number[]): string => `[${dims.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
+
+function describe(m: ModelVersionRecord): string {
+  const i = m.inspection;
+  return [
+    `model        ${m.name}@${m.version}${m.labels.length ? ` (${m.labels.join(', ')})` : ''}`,
+    `sha256       ${m.sha256}`,
+    `size         ${formatBytes(m.size)}`,
+    `created      ${m.createdAt} by ${m.pushedBy}`,
+    `source       ${m.source ?? '-'}`,
+    `notes        ${m.notes ?? '-'}`,
+    `producer     ${i.producer.name} ${i.producer.version} (IR ${i.irVersion}, opset ${i.opsets.map((o) => `${o.domain}:${o.version}`).join(' ')})`,
+    `graph        ${i.nodeCount} nodes, ${i.initializerCount} initializers; ops ${i.opTypes.join(' ')}`,
+    `inputs       ${i.inputs.map((t) => `${t.name} ${t.datatype}${shape(t.shape)}`).join(', ')}`,
+    `outputs      ${i.outputs.map((t) => `${t.name} ${t.datatype}${shape(t.shape)}`).join(', ')}`,
+    `golden       ${m.golden ? `${m.golden.sha256} (${formatBytes(m.golden.size)})` : '-'}`,
+    `signature    ${m.signature}`,
+  ].join('\n');
+}
+
+export function registerModelCommands(program: Command, ctx: CliContext): void {
+  const models = program.command('models').description('push and inspect models');
+
+  models
+    .command('push')
+    .description('upload an ONNX model as name@version (inspected, signed, immutable)')
+    .argument('<file>', '.onnx file')
+    .requiredOption('--name <name>', 'model name')
+    .requiredOption('--version <version>', 'model version')
+    .option('--label <label...>', 'labels to move onto this version (e.g. canary)')
+    .option('--golden <file>', 'golden input (a KServe v2 infer request as JSON) for the smoke test')
+    .option('--notes <text>', 'free notes (lineage)')
+    .option('--source <uri>', 'where it came from: an MLflow run, a pipeline step (lineage)')
+    .option('--json', 'print JSON')
+    .action(async (file: string, opts: { name: string; version: string; label?: string[]; golden?: string; notes?: string; source?: string }, command: Command) => {
+      const client = ctx.client();
+      const size = await fileSize(file);
+      let goldenSha256: string | undefined;
+      if (opts.golden) {
+        const goldenSize = await fileSize(opts.golden);
+        goldenSha256 = (await client.upload('/blobs', blobSchema, createReadStream(opts.golden), { size: goldenSize })).sha256;
+      }
+      const record = await client.upload(`/models/${encodeURIComponent(opts.name)}/versions/${encodeURIComponent(opts.version)}`, modelVersionRecordSchema, createReadStream(file), {
+        size,
+        query: { label: opts.label, notes: opts.notes, source: opts.source, goldenSha256 },
+        onProgress: ctx.wantsJson(command) ? undefined : progressBar(ctx.io, `uploading ${opts.name}@${opts.version}`),
+      });
+      ctx.io.out(ctx.wantsJson(command) ? json(record) : `pushed ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), signed`);
+    });
+
+  models
+    .command('ls')
+    .description('list models')
+    .option('--json', 'print JSON')
+    .action(async (_opts: unknown, command: Command) => {
+      const { models: list } = await ctx.client().get('/models', modelListSchema);
+      if (ctx.wantsJson(command)) return ctx.io.out(json({ models: list }));
+      ctx.io.out(table(['MODEL', 'LATEST', 'VERSIONS', 'UPDATED'], list.map((m) => [m.name, m.latest, m.versions.join(' '), m.updatedAt])));
+    });
+
+  models
+    .command('show')
+    .description('a model (all versions) or one version/label: name[@version]')
+    .argument('<ref>', 'name or name@version')
+    .option('--json', 'print JSON')
+    .action(async (ref: string, _opts: unknown, command: Command) => {
+      const [name, version] = ref.split('@') as [string, string | undefined];
+      const client = ctx.client();
+      if (version) {
+        const m = await client.get(`/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`, modelVersionRecordSchema);
+        return ctx.io.out(ctx.wantsJson(command) ? json(m) : describe(m));
+      }
+      const list = await client.get(`/models/${encodeURIComponent(name)}`, modelVersionListSchema);
+      if (ctx.wantsJson(command)) return ctx.io.out(json(list));
+      ctx.io.out(
+        table(
+          ['VERSION', 'LABELS', 'SIZE', 'SHA256', 'CREATED', 'PUSHED BY', 'SOURCE'],
+          list.versions.map((m) => [m.version, m.labels.join(',') || '-', formatBytes(m.size), m.sha256.slice(0, 12), m.createdAt, m.pushedBy, m.source ?? '-']),
+        ),
+      );
+    });
+}
