@@ -15,6 +15,8 @@ export interface SessionOptionsSpec {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   executionMode?: 'sequential' | 'parallel';
   logSeverityLevel?: 0 | 1 | 2 | 3 | 4;
+  /** Session config entries, nested (onnxruntime-node flattens `{session: {intra_op: {allow_spinning: '0'}}}`). */
+  extra?: Record<string, unknown>;
 }
 
 export interface SessionSpec {
