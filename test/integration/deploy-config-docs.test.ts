@@ -87,7 +87,7 @@ function documentedRows(name: string): Map<string, string[]> {
 
 const configs = [
   { name: 'agent', schema: agentConfigSchema, envPrefix: 'EDGEFLEET_AGENT_' },
-  { name: 'control-plane', schema: controlPlaneConfigSchema, envPrefix: 'EDGEFLEET_' },
+  { name: 'control-plane', schema: controlPlaneConfigSchema, envPrefix: 'EDGEFLEET_CP_' },
 ] as const;
 
 describe('docs/configuration.md matches the config schemas', () => {
