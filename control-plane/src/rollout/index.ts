@@ -12,3 +12,7 @@ export * from './rollout-operations.js';
 export * from './rollout-service.js';
 export * from './views.js';
 export * from './memory-ports.js';
+export * from './routes.js';
+export * from './rollout-plugin.js';
+export * from './rollout-cli.js';
+export * from './wire.js';

@@ -3,7 +3,7 @@
  * Flags are turned into the shared create body and validated by the server's schema, so the CLI
  * and REST accept exactly the same rollouts.
  */
-import { Option, type Command } from 'commander';
+import { Command, Option } from 'commander';
 import { z } from 'zod';
 import {
   EdgefleetError,
@@ -238,3 +238,10 @@ export const rolloutCliExtension: CliExtension = (program: Command, ctx: CliCont
       show(cmd, await ctx.client().send('POST', `/rollouts/${encodeURIComponent(rid)}/abort`, rolloutViewSchema, { mode: flags.revert ? 'revert' : 'keep' }));
     });
 };
+
+/** Runs one `rollouts …` command line on its own program (tests and scripts; the `edgefleet` binary uses the extension). */
+export async function runRolloutCli(argv: readonly string[], ctx: CliContext): Promise<void> {
+  const program = new Command('edgefleet').exitOverride().option('--json', 'print JSON');
+  rolloutCliExtension(program, ctx);
+  await program.parseAsync(['node', 'edgefleet', ...argv]);
+}

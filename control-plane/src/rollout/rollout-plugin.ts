@@ -7,7 +7,7 @@ import type { ControlPlanePlugin } from '../plugin.js';
 import type { CohortHealthSource } from '../telemetry/cohort-health.js';
 import { TELEMETRY_MIGRATIONS } from '../telemetry/migrations.js';
 import { createTelemetryService } from '../telemetry/telemetry-service.js';
-import { rolloutRoutes } from './routes.js';
+import { createSseStreams, rolloutRoutes } from './routes.js';
 import { createRolloutService, type RolloutService } from './rollout-service.js';
 import { rolloutPortsFrom } from './wire.js';
 
@@ -37,7 +37,13 @@ export function rolloutPlugin(options: RolloutPluginOptions = {}): ControlPlaneP
         tickIntervalMs: options.tickIntervalMs ?? 1000,
         onError: (err) => ctx.logger.error({ err }, 'rollout reconcile failed'),
       });
-      for (const route of rolloutRoutes(service)) ctx.api.route(route);
+      const streams = createSseStreams();
+      for (const route of rolloutRoutes(service, streams)) ctx.api.route(route);
+      // Live streams never finish on their own: end them before fastify waits for open connections.
+      ctx.api.app.addHook('preClose', (done) => {
+        streams.closeAll();
+        done();
+      });
       await service.engine.start();
       options.onStarted?.(service);
       return { stop: () => service.engine.stop() };

@@ -17,11 +17,22 @@ const emptyBody = z.object({}).passthrough().optional();
 
 const SSE_HEARTBEAT_MS = 15_000;
 
+/** Open event streams, ended before the HTTP server closes (it would otherwise wait for them). */
+export interface SseStreams {
+  readonly open: Set<() => void>;
+  closeAll(): void;
+}
+
+export function createSseStreams(): SseStreams {
+  const open = new Set<() => void>();
+  return { open, closeAll: () => [...open].forEach((end) => end()) };
+}
+
 /**
  * Streams rollout events as SSE: first what the store holds after Last-Event-ID (or `?after=`),
  * then live ones, so a reconnecting client misses nothing.
  */
-async function streamEvents(service: RolloutService, request: FastifyRequest, reply: FastifyReply, rolloutId: string | undefined, after: number): Promise<void> {
+async function streamEvents(service: RolloutService, streams: SseStreams, request: FastifyRequest, reply: FastifyReply, rolloutId: string | undefined, after: number): Promise<void> {
   const lastEventId = Number(request.headers['last-event-id']);
   let cursor = Number.isFinite(lastEventId) && lastEventId > 0 ? lastEventId : after;
   reply.hijack();
@@ -37,10 +48,14 @@ async function streamEvents(service: RolloutService, request: FastifyRequest, re
   const unsubscribe = service.engine.onEvent((e) => (replaying ? buffered.push(e) : send(e)));
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), SSE_HEARTBEAT_MS);
   heartbeat.unref();
-  request.raw.on('close', () => {
+  const end = (): void => {
     clearInterval(heartbeat);
     unsubscribe();
-  });
+    streams.open.delete(end);
+    if (!res.writableEnded) res.end();
+  };
+  streams.open.add(end);
+  request.raw.on('close', end);
   res.write(': connected\n\n');
   for (;;) {
     const page = await service.engine.store.eventsAfter(cursor, rolloutId, 1000);
@@ -51,7 +66,7 @@ async function streamEvents(service: RolloutService, request: FastifyRequest, re
   buffered.forEach(send);
 }
 
-export function rolloutRoutes(service: RolloutService): AnyRouteSpec[] {
+export function rolloutRoutes(service: RolloutService, streams: SseStreams = createSseStreams()): AnyRouteSpec[] {
   const ops = service.operations;
   const target = (p: { id: string }): string => `rollout:${p.id}`;
   const action = (name: 'pause' | 'resume' | 'rollback' | 'retry' | 'approve', summary: string): AnyRouteSpec =>
@@ -79,7 +94,7 @@ export function rolloutRoutes(service: RolloutService): AnyRouteSpec[] {
     defineRoute({
       method: 'GET', url: '/rollouts/events', summary: 'Live rollout events (server-sent events; resumes from Last-Event-ID)', tags: ['rollouts'], access: 'viewer',
       query: eventsQuery,
-      handler: async ({ query, request, reply }) => await streamEvents(service, request, reply, undefined, query.after),
+      handler: async ({ query, request, reply }) => await streamEvents(service, streams, request, reply, undefined, query.after),
     }),
     defineRoute({
       method: 'GET', url: '/rollouts/:id', summary: 'A rollout: state, waves, per-state device counts, gate values', tags: ['rollouts'], access: 'viewer',
@@ -99,7 +114,7 @@ export function rolloutRoutes(service: RolloutService): AnyRouteSpec[] {
       params: idParams, query: eventsQuery,
       handler: async ({ params, query, request, reply }) => {
         await ops.view(params.id);
-        await streamEvents(service, request, reply, params.id, query.after);
+        await streamEvents(service, streams, request, reply, params.id, query.after);
       },
     }),
     action('pause', 'Pause: no further notifications or wave changes'),
