@@ -27,6 +27,7 @@ import {
 } from './reconcile/index.js';
 import { createModelRepository, type ModelRepository } from './repository/index.js';
 import { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type StateStore } from './store/index.js';
+import { createAgentTelemetry, type AgentTelemetry } from './telemetry/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -67,6 +68,7 @@ export interface AgentParts {
   windows: InferenceWindowHub;
   commands: CommandHandler;
   reporter: StateReporter;
+  telemetry: AgentTelemetry;
 }
 
 export interface Agent {
@@ -180,10 +182,12 @@ export function createAgent(options: CreateAgentOptions): Agent {
           });
         });
 
-        parts = { db, store, outbox, repository, runtime, session, reconciler: r, fetcher, windows, commands, reporter };
+        const telemetry = createAgentTelemetry({ config, db, store, outbox, session, windows, logger, isTegra: options.hardware?.jetson !== undefined });
+        parts = { db, store, outbox, repository, runtime, session, reconciler: r, fetcher, windows, commands, reporter, telemetry };
         windows.start(1000);
         r.start();
         session.start();
+        telemetry.start();
         if (options.api) api = await options.api(agent);
         lifecycle.to('running');
         api?.setReady?.(servingEveryActive(store, runtime));
@@ -212,6 +216,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
       if (api) drained = (await withDeadline(api.close(left()), left())) && drained;
       if (p) {
         drained = (await withDeadline(p.reconciler.stop(left()), left())) && drained;
+        await withDeadline(p.telemetry.stop(), Math.min(2000, left()));
         p.windows.stop();
         p.reporter.stop();
         await withDeadline(
