@@ -54,6 +54,7 @@ export function rolloutCreateView(ctx: ViewContext): View {
   const devicesField = field('Device ids (space or comma separated)', deviceIds);
   const bakeSeconds = numberInput('bakeSeconds', 600, { min: 0 });
   const rate = numberInput('ratePerMinute', 1000, { min: 0 });
+  const deadlineSeconds = numberInput('deviceDeadlineSeconds', 900, { min: 1 });
   const approval = h('input', { attrs: { type: 'checkbox', name: 'manualApproval', id: 'manual-approval' } });
   const onBreach = select([
     { value: 'rollback', label: 'Roll the wave back' },
@@ -100,6 +101,7 @@ export function rolloutCreateView(ctx: ViewContext): View {
         manualApproval: approval.checked,
         ratePerMinute: Math.round(Number(rate.value)),
         onBreach: onBreach.value as 'rollback' | 'halt',
+        deviceDeadlineMs: Math.round(Number(deadlineSeconds.value) * 1000),
       },
       gates: {
         maxInstallFailureRate: Number(maxInstallFailure.value) / 100,
@@ -144,7 +146,7 @@ export function rolloutCreateView(ctx: ViewContext): View {
     { class: 'rollout-form', attrs: { 'aria-label': 'New rollout' } },
     card('What', h('div', { class: 'form-grid' }, field('Model', modelSelect), field('Version', versionSelect))),
     card('Where', h('div', { class: 'form-grid' }, field('Target', targetKind), tagsField, devicesField)),
-    card('How', wavesEl, h('p', {}, addWave), h('div', { class: 'form-grid' }, field('Bake time per wave (seconds)', bakeSeconds), field('Notifications per minute (0 = unlimited)', rate), field('On a gate breach', onBreach), h('div', { class: 'field checkbox' }, approval, h('label', { attrs: { for: 'manual-approval' } }, 'Wait for approval before each wave after the first')))),
+    card('How', wavesEl, h('p', {}, addWave), h('div', { class: 'form-grid' }, field('Bake time per wave (seconds)', bakeSeconds), field('Notifications per minute (0 = unlimited)', rate), field('Device deadline per step (seconds)', deadlineSeconds, 'A device stuck longer in one state counts as failed.'), field('On a gate breach', onBreach), h('div', { class: 'field checkbox' }, approval, h('label', { attrs: { for: 'manual-approval' } }, 'Wait for approval before each wave after the first')))),
     card(
       'Health gates',
       h(
