@@ -19,3 +19,4 @@ export {
   type NonFiniteOp,
   type OnnxElementType,
 } from './onnx-models.js';
+export { startControlPlane, type StartControlPlaneOptions, type TestControlPlane, type ProvisionedTestDevice } from './control-plane.js';
