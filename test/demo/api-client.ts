@@ -34,7 +34,8 @@ export interface ApiClient {
   device(id: string): Promise<DeviceDetail>;
   pushModel(name: string, version: string, bytes: Uint8Array, notes: string): Promise<ModelVersionRecord>;
   createRollout(request: CreateRolloutRequest): Promise<RolloutView>;
-  rollout(id: string): Promise<RolloutView>;
+  /** With `withDevices`, the view lists each device's state and error (heavier: used once at the end). */
+  rollout(id: string, withDevices?: boolean): Promise<RolloutView>;
 }
 
 export function createApiClient(options: { baseUrl: string; token: string; timeoutMs?: number }): ApiClient {
@@ -93,8 +94,8 @@ export function createApiClient(options: { baseUrl: string; token: string; timeo
     async createRollout(request) {
       return call(rolloutViewSchema, 'POST', '/rollouts', { json: request });
     },
-    async rollout(id) {
-      return call(rolloutViewSchema, 'GET', `/rollouts/${encodeURIComponent(id)}`);
+    async rollout(id, withDevices = false) {
+      return call(rolloutViewSchema, 'GET', `/rollouts/${encodeURIComponent(id)}${withDevices ? '?devices=true' : ''}`);
     },
   };
 }

@@ -96,7 +96,7 @@ async function rollOut(api: ApiClient, progress: Progress, label: string, reques
   const created = await api.createRollout(request);
   const waves = request.strategy?.waves?.length ?? created.waves.length;
   progress.step(`${label}: rollout ${created.id} of ${DEMO_MODEL}@${request.version} in ${waves} wave(s), bake ${((request.strategy?.bakeMs ?? 0) / 1000).toFixed(0)} s each`);
-  const view = await waitFor(
+  const finished = await waitFor(
     `rollout ${created.id} to finish`,
     async () => {
       const current = await api.rollout(created.id);
@@ -105,6 +105,7 @@ async function rollOut(api: ApiClient, progress: Progress, label: string, reques
     },
     { timeoutMs: 90_000, intervalMs: 400, signal },
   );
+  const view = { ...finished, devices: (await api.rollout(created.id, true)).devices };
   const halt = view.halt
     ? `${view.halt.gate ?? 'halt'} at wave ${(view.halt.wave ?? 0) + 1}: ${view.halt.reason}`
     : undefined;
