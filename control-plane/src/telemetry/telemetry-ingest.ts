@@ -53,9 +53,18 @@ export function createTelemetryIngest(options: TelemetryIngestOptions): Telemetr
         const result = await writeBatches(options.sql, items);
         options.onWritten?.(result, items, now());
         for (const i of items) i.resolve();
-      } catch (err) {
-        options.onError?.(err, items);
-        for (const i of items) i.reject(err);
+      } catch {
+        // One bad batch must not sink the others in its transaction: retry them one by one.
+        for (const item of items) {
+          try {
+            const result = await writeBatches(options.sql, [item]);
+            options.onWritten?.(result, [item], now());
+            item.resolve();
+          } catch (err) {
+            options.onError?.(err, [item]);
+            item.reject(err);
+          }
+        }
       }
     });
     return writing;
