@@ -3,8 +3,11 @@
 // output check, timed runs) on the PP-OCR detector and classifier, and prints every candidate's
 // measured latency and the choice as JSON. Plain JS over agent/dist so it runs with a bare node.
 // See README.md beside it for how it is bundled and run.
+import console from 'node:console';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { createNodeHardwarePort, detectHardware } from '../../../agent/dist/hardware/index.js';
 import { createWorkerSessionFactory, planExecutionProviders, probeExecutionProviders, sampleInputs, sessionOptionsFor } from '../../../agent/dist/inference/index.js';
