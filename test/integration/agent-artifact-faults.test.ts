@@ -37,7 +37,7 @@ let agent: AgentProcess;
 let http: Server;
 let httpPort = 0;
 let httpRequests: (string | undefined)[] = [];
-let httpBody = Buffer.alloc(0);
+let httpBody: Buffer = Buffer.alloc(0);
 const deviceId = `agent-faults-${process.pid}`;
 const reports: ReportedState[] = [];
 const events: DeploymentEvent[] = [];
@@ -231,5 +231,21 @@ describe('delivery under faults', () => {
     // Operator rollback: 6 → the previous (none left after the probation rollback) is refused with a code.
     const refused = await command({ type: 'rollback', model: 'adder' });
     expect(refused).toMatchObject({ ok: false, error: { code: 'ROLLBACK_UNAVAILABLE' } });
+  });
+
+  it('a newer generation pre-empts an in-flight download cleanly', async () => {
+    const slow = responder.addBuffer(paddedAdd(30, 256 * 1024));
+    const fast = responder.addBuffer(paddedAdd(40, 16));
+    responder.delayMs = 30;
+    await publishDesired([{ name: 'adder', version: '6', artifact: signedArtifact('adder', '6', { sha256: responder.addBuffer(httpBody).sha256, size: httpBody.length }, keys.privateKeyPem) }, { name: 'pre', version: '1', artifact: signedArtifact('pre', '1', slow, keys.privateKeyPem) }]);
+    await until('slow download under way', () => (responder.requests.filter((r) => r.sha256 === slow.sha256).length >= 5 ? true : undefined));
+    const gen = await publishDesired([{ name: 'adder', version: '6', artifact: signedArtifact('adder', '6', { sha256: responder.addBuffer(httpBody).sha256, size: httpBody.length }, keys.privateKeyPem) }, { name: 'pre', version: '2', artifact: signedArtifact('pre', '2', fast, keys.privateKeyPem) }]);
+    responder.delayMs = 0;
+    const superseded = await until('superseded event', () => events.find((e) => e.type === 'failed' && e.model === 'pre' && e.version === '1'));
+    expect(superseded.type === 'failed' && superseded.error.code).toBe('DEPLOYMENT_SUPERSEDED');
+    await until('pre@2 active', () => events.find((e) => e.type === 'active' && e.model === 'pre' && e.version === '2'));
+    const report = await until('applied', () => (reports.at(-1)?.appliedGeneration === gen ? reports.at(-1) : undefined));
+    expect(report.models.find((m) => m.name === 'pre')).toMatchObject({ active: '2', installed: ['2'], state: 'active' });
+    expect(events.some((e) => e.type === 'active' && e.model === 'pre' && e.version === '1')).toBe(false);
   });
 });

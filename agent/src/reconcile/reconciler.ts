@@ -120,6 +120,8 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     const gen = desired?.generation ?? 0;
     if (superseded) {
       log.info({ model, version, step: step.type }, 'deployment superseded by a newer generation');
+      // The control plane learns the old target was abandoned, not lost.
+      if (version && step.type !== 'load') journal.emit({ generation: gen, model, version, type: 'failed', error: err.toJSON() });
     } else if (terminal && version) {
       const sha = desired?.models.find((m) => m.name === model)?.artifact.sha256 ?? '';
       store.recordFailure({ model, version, sha256: sha, generation: gen, error: err.toJSON(), at: new Date().toISOString() });
