@@ -11,8 +11,11 @@ export interface ChartSeries {
 
 export interface TimeChart {
   el: HTMLElement;
-  /** `times` in Unix ms; one array of values per series, `null` for a gap. */
-  setData(times: number[], values: (number | null)[][]): void;
+  /**
+   * `times` in Unix ms; one array of values per series, `null` for a gap. `range` (Unix ms) pins
+   * the x axis to the period asked for, so a sparse or empty series still reads as "this hour".
+   */
+  setData(times: number[], values: (number | null)[][], range?: [number, number]): void;
   destroy(): void;
 }
 
@@ -43,12 +46,13 @@ export function createTimeChart(options: TimeChartOptions): TimeChart {
     empty,
     summary,
   );
+  let xRange: [number, number] | undefined;
   const opts: uPlot.Options = {
     width: 600,
     height,
     legend: { show: true, live: false },
     cursor: { drag: { x: false, y: false } },
-    scales: { x: { time: true }, y: options.yRange ? { range: options.yRange } : { auto: true } },
+    scales: { x: { time: true, range: (_u, min, max) => xRange ?? [min, max] }, y: options.yRange ? { range: options.yRange } : { auto: true } },
     // Canvas text cannot read CSS variables, so axis colours are literal (the --muted tone).
     axes: [{ stroke: '#5b6673' }, { stroke: '#5b6673', size: 56 }],
     series: [
@@ -72,7 +76,8 @@ export function createTimeChart(options: TimeChartOptions): TimeChart {
 
   return {
     el,
-    setData(times, values) {
+    setData(times, values, range) {
+      xRange = range ? [range[0] / 1000, range[1] / 1000] : undefined;
       empty.hidden = times.length > 0;
       el.dataset.points = String(times.length);
       plot.setData([times.map((t) => t / 1000), ...values] as uPlot.AlignedData);

@@ -98,8 +98,8 @@ async function deviceHistory(fleet: FleetApi, deviceId: string): Promise<History
       .map((e) => ({
         at: e.at,
         rollout,
-        from: String(e.data.from ?? ''),
-        to: String(e.data.to ?? ''),
+        from: typeof e.data.from === 'string' ? e.data.from : '',
+        to: typeof e.data.to === 'string' ? e.data.to : '',
         detail: [e.data.code, e.data.reason, e.data.cause].filter((x) => typeof x === 'string' && x).join(' · '),
       }));
   });
@@ -128,7 +128,7 @@ function actionsCard(ctx: ViewContext, deviceId: string, models: () => ReportedM
   const refreshModels = (): void => {
     const current = modelSelect.value;
     const names = models().filter((m) => m.previous).map((m) => m.name);
-    modelSelect.replaceChildren(...names.map((n) => h('option', { attrs: { value: n } }, n)));
+    modelSelect.replaceChildren(...(names.length ? names.map((n) => h('option', { attrs: { value: n } }, n)) : [h('option', { attrs: { value: '' } }, 'No model has a previous version')]));
     if (names.includes(current)) modelSelect.value = current;
     rollbackButton.disabled = names.length === 0;
   };

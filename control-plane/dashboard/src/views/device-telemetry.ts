@@ -62,12 +62,16 @@ export function deviceTelemetryPanel(api: ApiClient, deviceId: string, intervalM
       if (disposed) return;
       const points = samples.series.find((x) => x.deviceId === deviceId)?.points ?? [];
       const s = toDeviceSeries(points, inference.points, inference.resolution);
-      charts.cpu.setData(s.sampleTimes, [s.cpu]);
-      charts.memory.setData(s.sampleTimes, [s.memoryPercent]);
-      charts.temperature.setData(s.sampleTimes, [s.temperature]);
-      charts.rate.setData(s.windowTimes, [s.requestsPerS]);
-      charts.latency.setData(s.windowTimes, [s.p50Ms, s.meanMs, s.p95Ms]);
-      charts.failures.setData(s.windowTimes, [s.failuresPerMin]);
+      // Shared x range: the period asked for, trimmed to where data begins (a device that joined
+      // five minutes ago should not be squeezed into the right edge of a 24-hour axis).
+      const firsts = [s.sampleTimes[0], s.windowTimes[0]].filter((t): t is number => t !== undefined);
+      const xRange: [number, number] = [firsts.length ? Math.max(from, Math.min(...firsts) - 30_000) : from, to];
+      charts.cpu.setData(s.sampleTimes, [s.cpu], xRange);
+      charts.memory.setData(s.sampleTimes, [s.memoryPercent], xRange);
+      charts.temperature.setData(s.sampleTimes, [s.temperature], xRange);
+      charts.rate.setData(s.windowTimes, [s.requestsPerS], xRange);
+      charts.latency.setData(s.windowTimes, [s.p50Ms, s.meanMs, s.p95Ms], xRange);
+      charts.failures.setData(s.windowTimes, [s.failuresPerMin], xRange);
       el.dataset.loadedAt = String(Date.now());
       status.replaceChildren();
     } catch (error) {

@@ -45,9 +45,20 @@ function countsBar(counts: Record<string, number>): HTMLElement {
   return h('div', { class: 'stats', attrs: { role: 'group', 'aria-label': 'Devices per state' } }, ...keys.map((k) => stat(k, counts[k] ?? 0, { 'data-count': k })));
 }
 
+/** Gate values are rates, except the latency ratio (×) and whole-wave-failed (device counts). */
+function gateUnit(gate: string): 'ratio' | '×' | 'devices' {
+  return gate === 'p95-latency-ratio' ? '×' : gate === 'whole-wave-failed' ? 'devices' : 'ratio';
+}
+
+function formatGateValue(gate: string, v: number | undefined): string | undefined {
+  if (v === undefined) return undefined;
+  const unit = gateUnit(gate);
+  return unit === '×' ? `${v.toFixed(2)}×` : unit === 'devices' ? `${v}` : `${(v * 100).toFixed(1)} %`;
+}
+
 function gateCell(g: GateResult): string {
-  const value = g.gate === 'p95-latency-ratio' ? g.value?.toFixed(2) : g.value === undefined ? undefined : `${(g.value * 100).toFixed(1)} %`;
-  const threshold = g.gate === 'p95-latency-ratio' ? g.threshold?.toFixed(2) : g.threshold === undefined ? undefined : `${(g.threshold * 100).toFixed(1)} %`;
+  const value = formatGateValue(g.gate, g.value);
+  const threshold = formatGateValue(g.gate, g.threshold);
   return `${g.gate}: ${g.status}${value ? ` (${value} vs ${orDash(threshold)}, ${g.samples}/${g.minSamples} samples)` : ''}`;
 }
 
@@ -103,7 +114,7 @@ export function rolloutView(ctx: ViewContext): View {
     for (const gate of history.gates()) {
       let chart = charts.get(gate);
       if (!chart) {
-        chart = createTimeChart({ title: `Gate ${gate}`, unit: gate === 'p95-latency-ratio' ? '×' : 'ratio', series: [{ label: 'value', color: '#2563eb' }, { label: 'threshold', color: '#dc2626', threshold: true }] });
+        chart = createTimeChart({ title: `Gate ${gate}`, unit: gateUnit(gate), series: [{ label: 'value', color: '#2563eb' }, { label: 'threshold', color: '#dc2626', threshold: true }] });
         charts.set(gate, chart);
         chartGrid.append(chart.el);
       }
