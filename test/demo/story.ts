@@ -215,6 +215,11 @@ export async function runStory(options: StoryOptions): Promise<StoryResult> {
     );
     rollouts.push(v3);
     if (v3.state === 'succeeded') throw new Error('the broken v3 rollout succeeded: no gate stopped it');
+    // What the devices that tried v3 say themselves (their reported state), beside the engine's record.
+    for (const id of ids) {
+      const reported = (await api.device(id)).reported?.models.find((m) => m.name === DEMO_MODEL);
+      if (reported?.lastError) progress.detail(`  ${id} reports: ${reported.lastError.code}: ${reported.lastError.message} (active ${reported.active ?? 'none'})`);
+    }
     await waitForActive(api, ids, models.v2.version, signal);
     progress.step(`v3 stopped at its canary; every device still serves ${DEMO_MODEL}@${models.v2.version}`);
     // One more bake period of traffic on the rolled-back fleet before the numbers are taken.
