@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { controlPlaneConfigSchema, LATENCY_BUCKETS_MS, cohortHealthResponseSchema, telemetrySamplesResponseSchema, type InferenceWindow } from '@edgefleet/shared';
+import { controlPlaneConfigSchema, createRolloutRequestSchema, LATENCY_BUCKETS_MS, cohortHealthResponseSchema, telemetrySamplesResponseSchema, type InferenceWindow } from '@edgefleet/shared';
 import { createControlPlane, readAdminToken, type ControlPlane } from '@edgefleet/control-plane';
 import {
   createFakeMetricsSource,
@@ -16,6 +16,7 @@ import {
   TELEMETRY_KIND,
 } from '@edgefleet/agent';
 import { createStateStore, openDatabase } from '../../agent/src/store/index.js';
+import { createRolloutStore, ROLLOUT_MIGRATIONS } from '../../control-plane/src/rollout/rollout-store.js';
 import { telemetryPlugin } from '../../control-plane/src/telemetry/index.js';
 import { freePort, tmpDataDir, type TmpDir } from '../helpers/index.js';
 
@@ -116,6 +117,21 @@ describe('telemetry plugin in the control plane', () => {
     const health = await get(`/api/v1/telemetry/cohort-health?model=cls&version=1.0.0&selector=site%3Dparis&from=${t0}`, cohortHealthResponseSchema);
     expect(health.body).toMatchObject({ requests: 400, failures: 20, failureRate: 0.05, devicesReporting: 1, devices: 1, latencySamples: 400 });
     expect(health.body.p95LatencyMs).toBeCloseTo(48.5, 6);
+
+    // A rollout cohort: without rollout tables the rollout is unknown; with the engine's rows, its wave's devices.
+    const unknown = await get<{ code: string }>(`/api/v1/telemetry/cohort-health?model=cls&version=1.0.0&rolloutId=r-1&from=${t0}`);
+    expect([unknown.status, unknown.body.code]).toEqual([404, 'ROLLOUT_NOT_FOUND']);
+    await cp.store.migrate('rollout', ROLLOUT_MIGRATIONS);
+    const rollouts = createRolloutStore(cp.store.sql);
+    const spec = createRolloutRequestSchema.parse({ model: 'cls', version: '1.0.0', target: { kind: 'all' } });
+    await rollouts.insertRollout({ id: 'r-1', model: 'cls', version: '1.0.0', state: 'running', spec, createdBy: 'test', createdAt: t0, startAt: t0, updatedAt: t0 });
+    for (const [wave, deviceId] of [[0, 'cam-berlin-1'], [1, 'cam-paris-1']] as const) {
+      await rollouts.insertDevice({ rolloutId: 'r-1', deviceId, wave, state: 'baking', notifyCount: 1, enteredAt: t0, updatedAt: t0 });
+    }
+    const wave0 = await get(`/api/v1/telemetry/cohort-health?model=cls&version=1.0.0&rolloutId=r-1&wave=0&from=${t0}`, cohortHealthResponseSchema);
+    expect(wave0.body).toMatchObject({ devices: 1, requests: 400, failures: 0 });
+    const whole = await get(`/api/v1/telemetry/cohort-health?model=cls&version=1.0.0&rolloutId=r-1&from=${t0}`, cohortHealthResponseSchema);
+    expect(whole.body).toMatchObject({ devices: 2, requests: 800, failures: 20 });
 
     const bad = await get<{ code: string }>('/api/v1/telemetry/cohort-health?model=cls&version=1.0.0&from=yesterday');
     expect(bad.status).toBe(400);
