@@ -134,10 +134,12 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
         method: spec.method,
         url: `/api/v1${spec.url}`,
         handler: async (request, reply) => {
+          // The audit target is named before auth, so refused calls record what they aimed at too.
+          const early = spec.params?.safeParse(request.params);
+          if (spec.auditTarget && early?.success) request.auditTarget = spec.auditTarget(early.data);
           request.principal = await authenticate(request);
           authorise(spec, request.principal);
           const params = parse(spec.params, request.params, 'path parameters');
-          if (spec.auditTarget) request.auditTarget = spec.auditTarget(params);
           const query = parse(spec.query, request.query, 'query');
           const body = spec.body ? parse(spec.body, request.body, 'body') : spec.streamBody ? request.body : undefined;
           if (spec.streamBody && !request.headers['content-type']?.startsWith(spec.streamBody.contentType)) {
