@@ -80,7 +80,8 @@ export async function createHarness(opts: { dir: string; devices: FleetDevice[];
     emit(record, m, 'loading');
     emit(record, m, 'smoke-testing');
     if (b === 'smoke-fail') {
-      emit(record, m, 'failed', { error: { code: 'SMOKE_TEST_FAILED', message: 'output is NaN' } });
+      // Without rolloutId, as some agent paths send it: the engine must match the event by generation.
+      emit({ ...record }, { ...m, rolloutId: undefined }, 'failed', { error: { code: 'SMOKE_TEST_FAILED', message: 'output is NaN' } });
       return;
     }
     emit(record, m, 'active');

@@ -269,8 +269,10 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
   }
 
   async function handleEvent(event: DeploymentEvent): Promise<void> {
-    if (!event.rolloutId) return;
-    const r = await store.getRollout(event.rolloutId);
+    // An agent may leave rolloutId out of an event; the generation tells which rollout published it.
+    const rolloutId = event.rolloutId ?? (await store.rolloutForGeneration(event.deviceId, event.model, event.generation));
+    if (!rolloutId) return;
+    const r = await store.getRollout(rolloutId);
     const d = r ? await store.getDevice(r.id, event.deviceId) : undefined;
     if (!r || !d) return;
     const t = transitionOnEvent(d, r.version, event);

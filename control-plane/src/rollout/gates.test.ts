@@ -53,10 +53,14 @@ describe('evaluateGates', () => {
     expect(gate('p95-latency-ratio', noControl).status).toBe('insufficient');
   });
 
-  it('trips availability when updated devices stop reporting', () => {
-    const v = evaluateGates(config, { devices: 4, finished: 4, failed: 0, wave: health({ devices: 4, availability: 0.5 }) });
-    expect(v.breach).toMatchObject({ gate: 'availability', value: 0.5, threshold: 0.8 });
-    const few = evaluateGates(config, { devices: 2, finished: 2, failed: 0, wave: health({ devices: 2, availability: 0 }) });
+  it('trips availability when updated devices stop reporting, relative to the control cohort', () => {
+    const control = health({ devices: 10, availability: 1 });
+    const v = evaluateGates(config, { devices: 4, finished: 4, failed: 0, wave: health({ devices: 4, availability: 0.5 }), control });
+    expect(v.breach).toMatchObject({ gate: 'availability', value: 0.5, threshold: 0.8, control: 1 });
+    const few = evaluateGates(config, { devices: 2, finished: 2, failed: 0, wave: health({ devices: 2, availability: 0 }), control });
     expect(few.breach).toBeUndefined();
+    // A fleet that sends no telemetry at all gives no availability verdict.
+    const silent = evaluateGates(config, { devices: 4, finished: 4, failed: 0, wave: health({ devices: 4, availability: 0 }), control: health({ devices: 4, availability: 0 }) });
+    expect(silent.results.find((r) => r.gate === 'availability')?.status).toBe('insufficient');
   });
 });

@@ -53,10 +53,21 @@ export function evaluateGates(config: GateConfig, n: WaveNumbers): GateVerdict {
   const ratio = waveP95 !== undefined && controlP95 !== undefined && controlP95 > 0 ? waveP95 / controlP95 : undefined;
   results.push(rateGate('p95-latency-ratio', ratio, config.maxP95LatencyRatio, latencySamples, config.minLatencySamples, controlP95));
 
+  // Availability is judged against the control cohort's (devices that never report telemetry are
+  // not "down"): the wave must keep at least minAvailability of the control's share of reporting time.
   const availability = n.wave?.availability;
-  const availabilityGate = rateGate('availability', availability === undefined ? undefined : 1 - availability, 1 - config.minAvailability, n.wave?.devices ?? 0, config.minAvailabilityDevices, n.control?.availability);
+  const controlAvailability = n.control?.availability;
+  const availabilityThreshold = config.minAvailability * (controlAvailability ?? 0);
+  const availabilityGate = rateGate(
+    'availability',
+    availability === undefined || !controlAvailability ? undefined : 1 - availability,
+    1 - availabilityThreshold,
+    n.wave?.devices ?? 0,
+    config.minAvailabilityDevices,
+    controlAvailability,
+  );
   // Stored as availability (higher is better), compared as unavailability.
-  results.push({ ...availabilityGate, ...(availability !== undefined ? { value: availability } : {}), threshold: config.minAvailability });
+  results.push({ ...availabilityGate, ...(availability !== undefined ? { value: availability } : {}), threshold: availabilityThreshold });
 
   return { results, breach: results.find((r) => r.status === 'fail') };
 }

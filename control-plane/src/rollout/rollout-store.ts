@@ -256,6 +256,15 @@ export function createRolloutStore(db: SqlDatabase) {
       const r = await db.get('SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id = ?', [rolloutId, deviceId]);
       return r ? deviceFrom(r) : undefined;
     },
+    /** The rollout (not finished) that published `generation` of `model` to the device, if any. */
+    async rolloutForGeneration(deviceId: string, model: string, generation: number): Promise<string | undefined> {
+      const row = await db.get<{ id: string }>(
+        `SELECT r.id AS id FROM rollout_devices d JOIN rollouts r ON r.id = d.rollout_id
+         WHERE d.device_id = ? AND d.generation = ? AND r.model = ? AND r.state IN ('running', 'paused', 'halted')`,
+        [deviceId, generation, model],
+      );
+      return row?.id;
+    },
     async updateDevice(rolloutId: string, deviceId: string, patch: DevicePatch): Promise<void> {
       await update(db, 'rollout_devices', { ...patch, previous: patch.previous === null ? 'null' : patch.previous }, 'rollout_id = ? AND device_id = ?', [rolloutId, deviceId]);
     },
