@@ -248,4 +248,18 @@ describe('delivery under faults', () => {
     expect(report.models.find((m) => m.name === 'pre')).toMatchObject({ active: '2', installed: ['2'], state: 'active' });
     expect(events.some((e) => e.type === 'active' && e.model === 'pre' && e.version === '1')).toBe(false);
   });
+
+  it('smoke-tests on the golden input when the desired state names one', async () => {
+    const adder6 = { name: 'adder', version: '6', artifact: signedArtifact('adder', '6', { sha256: responder.addBuffer(httpBody).sha256, size: httpBody.length }, keys.privateKeyPem) };
+    const model = responder.addBuffer(paddedAdd(50, 16));
+    const goodGolden = responder.addBuffer(Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: [1, 4], datatype: 'FP32', data: [[1, 2, 3, 4]] }] })));
+    const wrongGolden = responder.addBuffer(Buffer.from(JSON.stringify({ inputs: [{ name: 'nope', shape: [1, 4], datatype: 'FP32', data: [1, 2, 3, 4] }] })));
+    await publishDesired([adder6, { name: 'gold', version: '1', artifact: signedArtifact('gold', '1', model, keys.privateKeyPem), golden: wrongGolden }]);
+    const failed = await until('gold@1 failed', () => events.find((e) => e.type === 'failed' && e.model === 'gold' && e.version === '1'));
+    expect(failed.type === 'failed' && failed.error.code).toMatch(/^(INPUT_INVALID|SMOKE_TEST_FAILED)$/);
+    expect(responder.requests.some((r) => r.sha256 === wrongGolden.sha256)).toBe(true);
+    await publishDesired([adder6, { name: 'gold', version: '1', artifact: signedArtifact('gold', '1', model, keys.privateKeyPem), golden: goodGolden }]);
+    await until('gold@1 active', () => events.find((e) => e.type === 'active' && e.model === 'gold' && e.version === '1'));
+    expect(responder.requests.some((r) => r.sha256 === goodGolden.sha256)).toBe(true);
+  });
 });

@@ -9,6 +9,7 @@ import type { ModelRepository } from '../repository/model-repository.js';
 import type { StateStore } from '../store/state-store.js';
 import type { DeploymentJournal } from './deployment-events.js';
 import { updateStatus, type StatusBoard } from './model-status.js';
+import { fetchGoldenInput } from './golden-input.js';
 import type { Step } from './plan.js';
 
 export interface StepContext {
@@ -150,14 +151,17 @@ async function activate(ctx: StepContext, step: Extract<Step, { type: 'activate'
     signal.throwIfAborted();
     updateStatus(ctx.board, model, { state: 'smoke-testing' });
     ctx.journal.emit({ ...base, type: 'smoke-testing' });
-    await ctx.runtime.smokeTest(model, version);
+    const golden = desired.golden
+      ? await fetchGoldenInput(desired.golden, ctx.repository.stagingPath(`${desired.golden.sha256}.golden`), ctx.mqttFetcher, () => ctx.store.deleteDownload(desired.golden?.sha256 ?? ''), model, version, signal)
+      : undefined;
+    await ctx.runtime.smokeTest(model, version, golden);
     signal.throwIfAborted();
   } catch (err) {
     await unloadQuietly(ctx, model, version);
     if (before.active) ctx.runtime.setLabel(model, 'active', before.active);
     const e = toEdgefleetError(err, 'MODEL_LOAD_FAILED');
     // A version that cannot load or fails its smoke test is of no use as a rollback target either.
-    if (e.code !== 'DEPLOYMENT_SUPERSEDED' && !signal.aborted) await ctx.repository.removeVersion(model, version);
+    if (TERMINAL_CODES.has(e.code) && !signal.aborted) await ctx.repository.removeVersion(model, version);
     throw e;
   }
   const pointers = await ctx.repository.activate(model, version);
