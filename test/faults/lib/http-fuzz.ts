@@ -38,6 +38,8 @@ export interface HttpFuzzOptions {
   oversizeBytes?: number;
   /** Mutation kinds to draw from; an API without authentication or query parameters leaves those out. */
   kinds?: readonly HttpFuzzKind[];
+  /** A GET route whose `limit` query parameter is validated (for bad-query). */
+  queryRoute?: string;
 }
 
 export const HTTP_FUZZ_KINDS = ['unknown-route', 'wrong-method', 'bad-param', 'broken-json', 'mutated-body', 'wrong-content-type', 'bad-query', 'bad-auth', 'oversize'] as const;
@@ -161,10 +163,10 @@ export function* httpFuzzRequests(opts: HttpFuzzOptions): Generator<FuzzedReques
         break;
       }
       case 'bad-query': {
-        const q = rng.pick(['limit=-1', 'limit=abc', 'limit=1e309', '__proto__[admin]=1', 'status=%00', `tag=${'a'.repeat(5000)}`, 'model=%E0%A4%A', 'before=not-a-date&limit=0']);
-        // Query fuzz on a route that takes no body, so only the query can be wrong.
-        const r = opts.routes.find((x) => x.method === 'GET' && !x.path.includes(':')) ?? route;
-        yield { index, method: 'GET', path: `${fillPath(r, rng, true)}?${q}`, headers: { ...auth }, mutation: kind };
+        // Only values that are wrong for a parameter the route reads: unknown keys are ignored by design.
+        const q = rng.pick(['limit=-1', 'limit=abc', 'limit=1e309', 'limit=0', 'limit=100000', 'limit=', 'limit=1.5', `limit=${'9'.repeat(400)}`]);
+        const r = opts.routes.find((x) => x.path === opts.queryRoute) ?? route;
+        yield { index, method: 'GET', path: `${fillPath(r, rng, true)}?${q}&__proto__[admin]=1`, headers: { ...auth }, mutation: kind };
         break;
       }
       case 'bad-auth': {
