@@ -45,8 +45,8 @@ describe('dashboard: fleet pages in headless Chromium', () => {
     await page.keyboard.press('Enter');
     await page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
     // The token stays in this tab's sessionStorage only.
-    expect(await page.evaluate(() => sessionStorage.getItem('edgefleet.token'))).toBe(fleet.token);
-    expect(await page.evaluate(() => localStorage.length)).toBe(0);
+    expect(await page.evaluate('sessionStorage.getItem("edgefleet.token")')).toBe(fleet.token);
+    expect(await page.evaluate('localStorage.length')).toBe(0);
   });
 
   it('shows the seeded fleet of real agents on the overview', async () => {
@@ -105,7 +105,7 @@ describe('dashboard: fleet pages in headless Chromium', () => {
     const dialog = page.getByRole('dialog', { name: 'Collect diagnostics?' });
     await dialog.waitFor();
     // Cancel has the initial focus, so a stray Enter never confirms.
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Cancel');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe('Cancel');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     await button.click();
@@ -135,12 +135,12 @@ describe('dashboard: fleet pages in headless Chromium', () => {
     await phone.page.getByRole('heading', { name: 'Fleet overview' }).waitFor();
     await expect.poll(() => phone.page.locator('[data-stat="online"] .stat-value').textContent()).toBe(String(DEVICES));
     // Nothing wider than the screen: the page never scrolls sideways.
-    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(await phone.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
     await phone.screenshot('overview-phone');
     await phone.page.goto(`${fleet.dashboardUrl}#/devices/cam-01`);
     await phone.page.getByRole('heading', { name: 'Device cam-01' }).waitFor();
     await expect.poll(async () => Number(await phone.page.locator('[data-chart="CPU"]').getAttribute('data-points')), { timeout: 20_000 }).toBeGreaterThan(0);
-    expect(await phone.page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width);
+    expect(await phone.page.evaluate<number>('document.documentElement.scrollWidth')).toBeLessThanOrEqual(PHONE.width);
     await phone.screenshot('device-phone');
     expect(phone.errors).toEqual([]);
     await phone.context.close();

@@ -95,7 +95,7 @@ describe('dashboard: rollouts in headless Chromium', () => {
   it('updates live, pauses and resumes with confirmation, and finishes', { timeout: 120_000 }, async () => {
     const { page } = tab;
     // A marker that a reload would wipe: every change below must arrive without one.
-    await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+    await page.evaluate('window.stayed = true');
     await expect.poll(() => page.locator('#rollout-live').getAttribute('data-live')).toBe('open');
     await expect.poll(() => pageState(page), { timeout: 15_000 }).toMatch(/running|scheduled/);
 
@@ -106,12 +106,12 @@ describe('dashboard: rollouts in headless Chromium', () => {
 
     await confirmAction(page, 'Resume');
     await expect.poll(() => pageState(page)).toMatch(/running|scheduled|succeeded/);
-    await expect.poll(() => pageState(page), { timeout: 60_000, intervals: [500] }).toBe('succeeded');
+    await expect.poll(() => pageState(page), { timeout: 60_000, interval: 500 }).toBe('succeeded');
     expect(await page.locator('[data-count="succeeded"] .stat-value').textContent()).toBe(String(DEVICES));
     const events = await page.getByRole('list', { name: 'Live rollout events' }).textContent();
     expect(events).toContain('paused');
     expect(events).toContain('wave 2');
-    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+    expect(await page.evaluate('window.stayed')).toBe(true);
     await tab.screenshot('rollout-succeeded', { fullPage: true });
   });
 
@@ -121,7 +121,7 @@ describe('dashboard: rollouts in headless Chromium', () => {
     // should the refusal reach the engine only through the reported state.
     await fillRolloutForm(page, v3.version, 3, 15);
     const id = await createFromForm(page);
-    await expect.poll(() => pageState(page), { timeout: 90_000, intervals: [500] }).toBe('rolled-back');
+    await expect.poll(() => pageState(page), { timeout: 90_000, interval: 500 }).toBe('rolled-back');
     const halt = page.locator('[data-halt-gate]');
     await halt.waitFor();
     expect(await halt.getAttribute('data-halt-gate')).toMatch(/whole-wave-failed|install-failure-rate/);
