@@ -41,11 +41,23 @@ async function createFromForm(page: Page): Promise<string> {
   return id;
 }
 
-async function confirmAction(page: Page, button: string): Promise<void> {
-  await page.getByRole('button', { name: button, exact: true }).first().click();
+/** Runs a rollout action through its confirmation dialog, by mouse or by keyboard only. */
+async function confirmAction(page: Page, button: string, by: 'mouse' | 'keyboard' = 'mouse'): Promise<void> {
+  const action = page.getByRole('button', { name: button, exact: true }).first();
   const dialog = page.getByRole('dialog');
-  await dialog.waitFor();
-  await dialog.getByRole('button', { name: button, exact: true }).click();
+  if (by === 'keyboard') {
+    await action.focus();
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    // Focus starts on Cancel; Tab reaches the confirm button.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate('document.activeElement?.textContent')).toBe(button);
+    await page.keyboard.press('Enter');
+  } else {
+    await action.click();
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: button, exact: true }).click();
+  }
   await dialog.waitFor({ state: 'detached' });
 }
 
@@ -99,7 +111,7 @@ describe('dashboard: rollouts in headless Chromium', () => {
     await expect.poll(() => page.locator('#rollout-live').getAttribute('data-live')).toBe('open');
     await expect.poll(() => pageState(page), { timeout: 15_000 }).toMatch(/running|scheduled/);
 
-    await confirmAction(page, 'Pause');
+    await confirmAction(page, 'Pause', 'keyboard');
     await expect.poll(() => pageState(page)).toBe('paused');
     expect((await fleet.api.rollout(rolloutId)).state).toBe('paused');
     await tab.screenshot('rollout-paused');
