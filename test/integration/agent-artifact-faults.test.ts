@@ -261,5 +261,8 @@ describe('delivery under faults', () => {
     await publishDesired([adder6, { name: 'gold', version: '1', artifact: signedArtifact('gold', '1', model, keys.privateKeyPem), golden: goodGolden }]);
     await until('gold@1 active', () => events.find((e) => e.type === 'active' && e.model === 'gold' && e.version === '1'));
     expect(responder.requests.some((r) => r.sha256 === goodGolden.sha256)).toBe(true);
+    // Retention: after all the versions above, only the active one (no previous survived the rollback) is on disk.
+    const report = await until('adder pruned', () => (adder(reports.at(-1))?.installed.length === 1 ? reports.at(-1) : undefined));
+    expect(adder(report)).toMatchObject({ active: '6', installed: ['6'] });
   });
 });
