@@ -54,7 +54,7 @@ function parse<S extends z.ZodType>(schema: S | undefined, value: unknown, what:
  */
 export function createApiServer(deps: ApiServerDeps): ApiServer {
   const { store, clock, logger } = deps;
-  const app: FastifyInstance = Fastify({ loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024 });
+  const app: FastifyInstance = Fastify({ loggerInstance: logger.child({ component: 'http' }) as unknown as FastifyBaseLogger, bodyLimit: deps.bodyLimitBytes ?? 1024 * 1024, forceCloseConnections: true });
   const routes: AnyRouteSpec[] = [];
   app.decorateRequest('principal', null as never);
   app.decorateRequest('auditTarget', undefined);
