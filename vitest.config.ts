@@ -1,11 +1,12 @@
 import { defineConfig } from 'vitest/config';
 
 // Workspace packages export "source" (TypeScript) for tests and "default" (dist) for production.
-const conditions = ['source', 'node', 'import', 'default'];
+const conditions = ['source', 'node'];
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  // Only 'source' for externalised deps: adding 'import' there makes require('pg-pool') return an ES module namespace.
+  ssr: { resolve: { conditions, externalConditions: ['source'] } },
   test: {
     testTimeout: 30_000,
     hookTimeout: 60_000,

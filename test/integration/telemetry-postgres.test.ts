@@ -18,14 +18,8 @@ function batch(deviceId: string, seq: number, t: number, requests: number, bucke
   return { deviceId, seq, sentAt: new Date(t).toISOString(), samples: [{ t, cpu: 10 * seq, temps: { cpu: 50 } }], inference: [w], dropped: { batches: 0, samples: 0 } };
 }
 
-/*
- * Gated: under vitest `pg` cannot create a Pool, because vitest.config.ts passes the custom
- * condition `import` to externalised dependencies and Node then hands `require('pg-pool')` the ESM
- * namespace ("Class extends value [object Module]"; reproduce: node --conditions=import -e
- * "new (require('pg').Pool)()"). Drop `import` from ssr.resolve.externalConditions, then run with
- * EDGEFLEET_TEST_PG=1 (or remove the gate).
- */
-describe.skipIf(!process.env.EDGEFLEET_TEST_PG)('telemetry on PostgreSQL', () => {
+/* The same telemetry SQL on PostgreSQL (127.0.0.1:5432 on CI machines; EDGEFLEET_TEST_PG_URL overrides). */
+describe('telemetry on PostgreSQL', () => {
   const schema = `telemetry_it_${process.pid}_${Date.now()}`;
   let admin: Store;
   let store: Store;
@@ -60,8 +54,9 @@ describe.skipIf(!process.env.EDGEFLEET_TEST_PG)('telemetry on PostgreSQL', () =>
     expect(health).toMatchObject({ requests: 300, failures: 6, failuresByReason: { INFERENCE_FAILED: 6 }, devicesReporting: 2, samples: 3, availabilitySlots: { seen: 2, expected: 4 } });
     // 200 in (5,10], 100 in (100,200]: rank 285 is 85 into the slow bucket.
     expect(health.p95LatencyMs).toBeCloseTo(185, 6);
+    // T0 is hour-aligned, so the hour bucket that starts at T0 holds every request above.
     const points = await telemetry.inference({ model: 'det', from: T0, to: T0 + MIN, resolution: '1h' });
-    expect(points.points).toEqual([]);
+    expect(points.points).toMatchObject([{ t: T0, requests: 300, failures: 6 }]);
   });
 
   it('retention removes raw rows and keeps the rollups', async () => {
