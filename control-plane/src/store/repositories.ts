@@ -223,13 +223,17 @@ export function createDesiredStateRepository(db: SqlDatabase) {
      */
     async next(deviceId: string, build: (previous: DesiredState | undefined, generation: number) => DesiredState): Promise<DesiredState> {
       return await db.transaction(async (tx) => {
-        const row = await tx.get('SELECT state FROM desired_states WHERE device_id = ?', [deviceId]);
-        const previous = row ? parse(row) : undefined;
-        const state = desiredStateSchema.parse(build(previous, (previous?.generation ?? 0) + 1));
-        await tx.run(
-          'INSERT INTO desired_states (device_id, generation, state, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT (device_id) DO UPDATE SET generation = excluded.generation, state = excluded.state, updated_at = excluded.updated_at',
-          [deviceId, state.generation, JSON.stringify(state), state.issuedAt],
+        // Increment in one upsert: on PostgreSQL it also row-locks, so concurrent writers (several
+        // replicas) serialise here instead of reading the same previous generation.
+        const bumped = await tx.get<{ generation: number | string }>(
+          "INSERT INTO desired_states (device_id, generation, state, updated_at) VALUES (?, 1, 'null', ?) ON CONFLICT (device_id) DO UPDATE SET generation = desired_states.generation + 1 RETURNING generation",
+          [deviceId, new Date().toISOString()],
         );
+        const generation = Number(bumped?.generation);
+        const row = await tx.get<{ state: string }>('SELECT state FROM desired_states WHERE device_id = ?', [deviceId]);
+        const previous = row && row.state !== 'null' ? parse(row) : undefined;
+        const state = desiredStateSchema.parse(build(previous, generation));
+        await tx.run('UPDATE desired_states SET state = ?, updated_at = ? WHERE device_id = ?', [JSON.stringify(state), state.issuedAt, deviceId]);
         return state;
       });
     },
