@@ -23,6 +23,8 @@ const MODEL = 'adder';
 
 let rig: AgentRig;
 const dirs: TmpDir[] = [];
+/** Agents alive right now, so a timed-out run leaves no process behind. */
+const live = new Set<AgentProcess>();
 
 beforeAll(async () => {
   await ensureAgentBuilt();
@@ -32,6 +34,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all([...live].map((a) => a.kill('SIGKILL')));
   await rig?.close();
   await Promise.all(dirs.map((d) => d.cleanup()));
 });
@@ -63,8 +66,12 @@ async function campaign(index: number, kills: number, versions: DesiredModel[], 
   dirs.push(dir);
   const rng = createPrng(1000 + index);
   const loggedSeqs = new Set<number>();
-  const spawn = (): Promise<AgentProcess> =>
-    spawnAgent({ deviceId, brokerUrl: rig.broker.url, fleetPublicKey: rig.keys.publicKeyPem, dataDir: dir.path, config: { delivery: { chunkBytes: 128 * 1024, window: 2 } } });
+  const spawn = async (): Promise<AgentProcess> => {
+    const a = await spawnAgent({ deviceId, brokerUrl: rig.broker.url, fleetPublicKey: rig.keys.publicKeyPem, dataDir: dir.path, config: { delivery: { chunkBytes: 128 * 1024, window: 2 } } });
+    live.add(a);
+    void a.exited.then(() => live.delete(a));
+    return a;
+  };
   const collect = (agent: AgentProcess): void => {
     for (const l of agent.logs) {
       const seq = (l as { event?: { seq?: number } }).event?.seq;
@@ -141,7 +148,8 @@ async function campaign(index: number, kills: number, versions: DesiredModel[], 
 }
 
 describe('agent SIGKILL at random points of updates', () => {
-  it(`${KILLS} kills: 0 partial activations, 0 lost events, every device converges`, async () => {
+  // About 10-15 s per kill and restart per agent on a 2-core machine, four agents at once.
+  it(`${KILLS} kills: 0 partial activations, 0 lost events, every device converges`, { timeout: Math.max(600_000, KILLS * 6_000) }, async () => {
     const started = Date.now();
     const versions: DesiredModel[] = [];
     const addends = new Map<string, number>();
