@@ -29,6 +29,8 @@ export interface RolloutEngineOptions {
 export type RolloutEventListener = (event: RolloutEvent) => void;
 
 const ENGINE = 'rollout-engine';
+/** Desired-state publishes in flight at once during a notify step. */
+const NOTIFY_CONCURRENCY = 32;
 
 export function createRolloutEngine(options: RolloutEngineOptions) {
   const { store, ports } = options;
@@ -156,9 +158,14 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
         const model = await ports.models.desiredModel(r.model, r.version);
         if (!model) throw new EdgefleetError('MODEL_VERSION_NOT_FOUND', `${r.model}@${r.version} is no longer registered`);
         await store.updateRollout(r.id, { nextNotifyAt: step.nextNotifyAt, updatedAt: now });
-        for (const id of step.deviceIds) {
+        // Devices are independent: notify several at once (each publish waits for its broker ack).
+        const queue = [...step.deviceIds];
+        const worker = async (): Promise<void> => {
+          for (let id = queue.shift(); id !== undefined; id = queue.shift()) await notifyOne(id);
+        };
+        const notifyOne = async (id: string): Promise<void> => {
           const d = devices.get(id);
-          if (!d) continue;
+          if (!d) return;
           const outcome = await notifyDevice(store, ports.desired, r, d, model);
           const fresh = await store.getDevice(r.id, id);
           await store.updateDevice(r.id, id, {
@@ -172,7 +179,11 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
             reason: null,
           });
           await emit(r.id, 'device', { deviceId: id, from: fresh?.state ?? d.state, to: 'notified', generation: outcome.generation, published: outcome.published });
-        }
+        };
+        // allSettled: a failed publish must not end the step while other publishes are still in flight.
+        const results = await Promise.allSettled(Array.from({ length: Math.min(NOTIFY_CONCURRENCY, queue.length) }, worker));
+        const failed = results.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+        if (failed) throw failed.reason;
         return;
       }
       case 'start-bake':
