@@ -11,7 +11,8 @@ import {
 } from '@edgefleet/shared';
 import { createCommandHandler, encodeCommandResult, type CommandHandler } from './commands/index.js';
 import { createHttpFetcher, createMqttChunkFetcher, type MqttChunkFetcher } from './delivery/index.js';
-import type { InferenceRuntime, Tensor } from './inference/runtime-port.js';
+import { kserveInfer } from './api/index.js';
+import type { InferenceRuntime } from './inference/runtime-port.js';
 import { createLifecycle, withDeadline, type Lifecycle } from './lifecycle/index.js';
 import type { AgentLogger } from './log/index.js';
 import { createMqttSession, createOutboxPublisher, type MqttSession } from './mqtt/index.js';
@@ -156,12 +157,8 @@ export function createAgent(options: CreateAgentOptions): Agent {
             },
             diagnostics: (lines) => ({ logs: log.recent(lines), events: journal.recent(), lifecycle: lifecycle.state, outboxSize: outbox.size(), delivery: fetcher.stats }),
             setLogLevel: (level) => log.setLevel(level),
-            infer: async (model, request, version) => {
-              const body = request as { inputs?: Tensor[] } | undefined;
-              if (!body || !Array.isArray(body.inputs)) throw new EdgefleetError('INPUT_INVALID', 'infer request needs a KServe v2 body with inputs');
-              const res = await runtime.infer(model, body.inputs, version ? { version } : {});
-              return { model_name: res.model, model_version: res.version, outputs: res.outputs.map((o) => ({ ...o, data: Array.from(o.data as ArrayLike<number>, Number) })) };
-            },
+            // Same decoding, datatype conversion and validation as the local API's KServe v2 route.
+            infer: async (model, request, version) => (await kserveInfer({ runtime, model, body: request, ...(version ? { version } : {}) })).header,
           },
         });
 
