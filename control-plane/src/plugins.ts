@@ -2,11 +2,13 @@ import type { ControlPlanePlugin } from './plugin.js';
 import { dashboardPlugin } from './dashboard/dashboard-plugin.js';
 import { telemetryPlugin } from './telemetry/telemetry-plugin.js';
 import type { CliExtension } from './cli/cli-extension.js';
+import { rolloutCliExtension } from './rollout/rollout-cli.js';
+import { rolloutPlugin } from './rollout/rollout-plugin.js';
 
 /**
  * The plugins `edgefleet server` runs and the CLI commands it offers besides the core ones.
  * Each concern adds its own line here (telemetry, rollouts, dashboard); tests pass their own lists.
  */
-export const builtinPlugins: readonly ControlPlanePlugin[] = [dashboardPlugin(), telemetryPlugin()];
+export const builtinPlugins: readonly ControlPlanePlugin[] = [dashboardPlugin(), telemetryPlugin(), rolloutPlugin()];
 
-export const builtinCliExtensions: readonly CliExtension[] = [];
+export const builtinCliExtensions: readonly CliExtension[] = [rolloutCliExtension];
