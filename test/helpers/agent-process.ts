@@ -1,7 +1,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { AgentConfigInput } from '@edgefleet/shared';
@@ -17,7 +17,13 @@ import type { AgentConfigInput } from '@edgefleet/shared';
  *   const { code } = await agent.stop();   // SIGTERM, drain, exit 0
  */
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The repository root, from helpers/*.ts (vitest) and from dist/helpers/*.js (pnpm bench) alike. */
+function findRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'pnpm-workspace.yaml')) && dirname(dir) !== dir) dir = dirname(dir);
+  return dir;
+}
+const ROOT = findRoot();
 export const AGENT_ENTRY = join(ROOT, 'agent/dist/main.js');
 
 export interface AgentProcessOptions {
