@@ -41,6 +41,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   const { auth, logger } = options;
   const principals = new WeakMap<Client, BrokerPrincipal>();
   const broker = await Aedes.createBroker({
+    // mqemitter's queue (used once more than `concurrency` messages are in flight) drains by
+    // synchronous recursion and overflowed the stack with ~1,000 devices publishing at once.
+    // 0 disables that queue; flow control stays with each connection's TCP backpressure.
+    concurrency: 0,
     authenticate(client, username, password, done) {
       auth.authenticate(client.id, username, password).then(
         (principal) => {
