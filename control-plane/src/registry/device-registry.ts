@@ -24,7 +24,7 @@ export interface DeviceRegistry {
   get(id: string): Promise<DeviceDetail>;
   /** Throws DEVICE_NOT_FOUND. */
   remove(id: string): Promise<void>;
-  /** Checks a device's MQTT/HTTP credentials (scrypt; successes are cached by secret digest). */
+  /** Checks a device's MQTT/HTTP credentials (salted SHA-256; successes are cached by secret digest). */
   verifyCredentials(id: string, secret: string): Promise<boolean>;
   /** What a device's agent config should contain besides its id and secret. */
   agentConfigFor(id: string, secret: string): ProvisionedAgentConfig;
@@ -68,8 +68,8 @@ function matches(device: Device, query: DeviceListQuery, tags: Record<string, st
 
 export function createDeviceRegistry(options: DeviceRegistryOptions): DeviceRegistry {
   const { store, clock } = options;
-  // device id → sha256(secret) of the last secret that verified; scrypt per reconnect would cap how
-  // fast a fleet can come back after a broker restart.
+  // device id → sha256(secret) of the last secret that verified, so a reconnect storm after a
+  // broker restart does not read the store once per device.
   const verified = new Map<string, string>();
   const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 

@@ -65,7 +65,7 @@ export const provisionedAgentConfigSchema = z.object({
 });
 export type ProvisionedAgentConfig = z.infer<typeof provisionedAgentConfigSchema>;
 
-/** Shown exactly once, at creation: the secret is stored only as a scrypt hash. */
+/** Shown exactly once, at creation: the secret is stored only as a salted hash. */
 export const provisionedDeviceSchema = z.object({
   device: deviceSchema,
   secret: z.string(),
