@@ -86,6 +86,9 @@ export async function startGateFleet(options: { ids: string[]; clock?: Clock }):
           broker: { url: h.mqttUrl, username: id, password: device.secret, reconnectMinMs: 200, reconnectMaxMs: 2000 },
           // Every second, so a short bake window carries latency histograms from both cohorts.
           telemetry: { schedule: '* * * * * *' },
+          // One inference thread per agent: on a 2-core host a canary running a slow model on every
+          // core would starve the control cohort (separate devices in a real fleet) and blur the comparison.
+          inference: { intraOpThreads: 1 },
         },
       });
       agents.push({ id, apiUrl: `http://127.0.0.1:${apiPort}`, process: proc });
