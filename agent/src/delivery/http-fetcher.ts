@@ -1,10 +1,11 @@
 import { createWriteStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { open, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { EdgefleetError } from '@edgefleet/shared';
 import type { StateStore } from '../store/state-store.js';
+import { diskFullError, isDiskFull } from './disk-check.js';
 import type { ArtifactFetcher } from './fetcher.js';
 
 async function fileSize(path: string): Promise<number> {
@@ -60,6 +61,12 @@ export function createHttpFetcher({ store, logger }: { store: StateStore; logger
           await pipeline(body, createWriteStream(req.path, { flags: have > 0 ? 'r+' : 'w', start: have }), { signal: req.signal });
         } catch (cause) {
           if (req.signal.aborted) throw req.signal.reason;
+          if (isDiskFull(cause)) {
+            // Give the space back now; a later generation downloads again from the start.
+            await rm(req.path, { force: true });
+            store.deleteDownload(sha256);
+            throw diskFullError(cause, req.path);
+          }
           throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url} broke off at ${bytes} bytes`, { cause });
         }
       }

@@ -11,6 +11,7 @@ import {
 } from '@edgefleet/shared';
 import type { MqttSession } from '../mqtt/session.js';
 import type { StateStore } from '../store/state-store.js';
+import { diskFullError, isDiskFull } from './disk-check.js';
 import type { ArtifactFetcher, FetchRequest } from './fetcher.js';
 
 interface Pending {
@@ -169,8 +170,12 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
       await waitConnected(req.signal);
       try {
         const data = await requestChunk(sha256, offset, length, size, req.signal);
-        await fh.write(data, 0, data.length, offset);
-        await commit(idx);
+        try {
+          await fh.write(data, 0, data.length, offset);
+          await commit(idx);
+        } catch (err) {
+          throw diskFullError(err, req.path);
+        }
         onDone(length);
         return;
       } catch (err) {
@@ -191,6 +196,39 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
   return {
     stats,
     async fetch(req) {
+      try {
+        await fetchInto(req);
+      } catch (err) {
+        if (isDiskFull(err) || (err instanceof EdgefleetError && err.code === 'DISK_SPACE_INSUFFICIENT')) await discardStaging(req, err);
+        throw diskFullError(err, req.path);
+      }
+    },
+  };
+
+  /**
+   * A disk that filled up mid-download: the staging file goes, so the space it took comes back to
+   * the device (and to SQLite, which needs it to record the failure). A later generation starts
+   * this artifact from nothing, which is the price of giving the disk back now.
+   */
+  async function discardStaging(req: FetchRequest, err: unknown): Promise<void> {
+    await rm(req.path, { force: true });
+    try {
+      store.deleteDownload(req.artifact.sha256);
+    } catch (cause) {
+      // The next fetch finds the file missing and forgets the record itself.
+      log.warn({ err: cause }, 'could not forget the discarded download record');
+    }
+    log.warn({ model: req.model, version: req.version, err: (err as Error).message }, 'disk full during download; staging file removed');
+  }
+
+  async function fetchInto(outer: FetchRequest): Promise<void> {
+    // The first failed chunk stops its siblings: with a full disk they would only fail the same way.
+    const stop = new AbortController();
+    const onOuterAbort = (): void => stop.abort(outer.signal.reason);
+    if (outer.signal.aborted) onOuterAbort();
+    else outer.signal.addEventListener('abort', onOuterAbort, { once: true });
+    try {
+      const req: FetchRequest = { ...outer, signal: stop.signal };
       const { sha256, size } = req.artifact;
       let record = store.getDownload(sha256);
       if (record && (record.chunkBytes !== chunkBytes || record.path !== req.path || record.size !== size)) {
@@ -234,16 +272,23 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
         };
         const commit = createCommitter(fh, sha256);
         const worker = async (): Promise<void> => {
-          for (let idx = missing[next++]; idx !== undefined; idx = missing[next++]) await fetchChunk(fh, commit, req, idx, onDone);
+          try {
+            for (let idx = missing[next++]; idx !== undefined; idx = missing[next++]) await fetchChunk(fh, commit, req, idx, onDone);
+          } catch (err) {
+            if (!stop.signal.aborted) stop.abort(err);
+            throw err;
+          }
         };
         const workers = Array.from({ length: Math.min(window, missing.length) }, () => worker());
         const results = await Promise.allSettled(workers);
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
+        if (failed) throw stop.signal.aborted ? stop.signal.reason : failed.reason;
         store.completeDownload(sha256);
       } finally {
         await fh.close();
       }
-    },
-  };
+    } finally {
+      outer.signal.removeEventListener('abort', onOuterAbort);
+    }
+  }
 }

@@ -11,7 +11,7 @@ import type { InferenceRuntime } from '../inference/runtime-port.js';
 import type { ArtifactFetcher } from '../delivery/fetcher.js';
 import { backoffDelayMs } from '../mqtt/backoff.js';
 import type { ModelRepository } from '../repository/model-repository.js';
-import type { StateStore } from '../store/state-store.js';
+import type { FailureRecord, StateStore } from '../store/state-store.js';
 import type { DeploymentJournal } from './deployment-events.js';
 import { updateStatus, type StatusBoard } from './model-status.js';
 import { failureKey, plan, type CurrentState, type Step } from './plan.js';
@@ -75,6 +75,11 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
   let wake: (() => void) | undefined;
   let loop: Promise<void> | undefined;
   let idleWaiters: (() => void)[] = [];
+  // A pass that threw (a full disk under SQLite, say) is retried after this, or at the next trigger.
+  let passFailures = 0;
+  let passRetryAt = 0;
+  // Terminal failures SQLite could not take yet: still terminal for their generation meanwhile.
+  const unsavedFailures = new Map<string, FailureRecord>();
 
   const ctx: StepContext = {
     ...opts,
@@ -102,7 +107,8 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     }
     const failures: CurrentState['failures'] = {};
     for (const m of desired?.models ?? []) {
-      const f = store.failure(m.name, m.version, m.artifact.sha256);
+      const key = failureKey(m.name, m.version, m.artifact.sha256);
+      const f = unsavedFailures.get(key) ?? store.failure(m.name, m.version, m.artifact.sha256);
       if (f) failures[failureKey(m.name, m.version, m.artifact.sha256)] = { generation: f.generation, code: f.error.code };
     }
     return { models, staged: store.listDownloads().filter((d) => d.complete).map((d) => d.sha256), failures };
@@ -124,7 +130,7 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
       if (version && step.type !== 'load') journal.emit({ generation: gen, model, version, type: 'failed', error: err.toJSON() });
     } else if (terminal && version) {
       const sha = desired?.models.find((m) => m.name === model)?.artifact.sha256 ?? '';
-      store.recordFailure({ model, version, sha256: sha, generation: gen, error: err.toJSON(), at: new Date().toISOString() });
+      recordFailure({ model, version, sha256: sha, generation: gen, error: err.toJSON(), at: new Date().toISOString() });
       updateStatus(board, model, { state: 'failed', target: version, lastError: err.toJSON(), clear: ['progress'] });
       journal.emit({ generation: gen, model, version, type: 'failed', error: err.toJSON() });
       log.warn({ model, version, code: err.code, err: err.message }, 'deployment failed');
@@ -139,22 +145,34 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     }
   }
 
+  /** Persists a terminal failure; when SQLite cannot take it (disk full) it is kept in memory. */
+  function recordFailure(f: FailureRecord): void {
+    const key = failureKey(f.model, f.version, f.sha256);
+    try {
+      store.recordFailure(f);
+      unsavedFailures.delete(key);
+    } catch (err) {
+      unsavedFailures.set(key, f);
+      log.error({ err, model: f.model, version: f.version }, 'could not persist a deployment failure; kept in memory');
+    }
+  }
+
   function markApplied(): void {
     if (!desired || applied >= desired.generation) return;
     applied = desired.generation;
-    store.setNumber('appliedGeneration', applied);
     for (const m of desired.models) {
       const s = board.get(m.name);
       if (s && s.state !== 'failed' && s.state !== 'probation' && s.state !== 'rolled-back') updateStatus(board, m.name, { state: 'active' });
     }
     log.info({ generation: applied }, 'desired generation applied');
+    store.setNumber('appliedGeneration', applied);
   }
 
   async function runLoop(): Promise<void> {
     while (!stopped) {
       if (!dirty) {
         const now = Date.now();
-        const nextRetry = Math.min(...[...backoff.values()].map((b) => b.nextAt));
+        const nextRetry = Math.min(...[...backoff.values()].map((b) => b.nextAt), passRetryAt || Infinity);
         await new Promise<void>((resolve) => {
           wake = resolve;
           if (Number.isFinite(nextRetry)) setTimeout(resolve, Math.max(0, nextRetry - now)).unref();
@@ -163,32 +181,47 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
         if (stopped) break;
       }
       dirty = false;
-      const now = Date.now();
-      const steps = plan(desired, current(), { keepExtraVersions: config.delivery.keepExtraVersions });
-      const ready = steps.filter((s) => s.type === 'load' || (backoff.get(s.model)?.nextAt ?? 0) <= now);
-      const step = ready[0];
-      if (!step) {
-        if (steps.length === 0) markApplied();
-        opts.report();
-        for (const w of idleWaiters) w();
-        idleWaiters = [];
-        continue;
-      }
-      const controller = new AbortController();
-      running = { step, controller };
-      log.debug({ step: { ...step, ...('artifact' in step ? { artifact: step.artifact.sha256 } : {}), ...('desired' in step ? { desired: undefined } : {}) } }, 'applying step');
+      // One failing pass (SQLITE_FULL from a store write, a bug in a step's error path) must not
+      // end the loop: that left the device deaf to every later desired state.
       try {
-        await applyStep(ctx, step, controller.signal);
-        backoff.delete(step.model);
+        await pass();
+        passFailures = 0;
+        passRetryAt = 0;
       } catch (err) {
-        const e = controller.signal.aborted && controller.signal.reason instanceof EdgefleetError ? controller.signal.reason : toEdgefleetError(err);
-        fail(step, e);
-      } finally {
-        running = undefined;
+        passFailures++;
+        const delay = backoffDelayMs(passFailures, 1000, 30_000);
+        passRetryAt = Date.now() + delay;
+        log.error({ err, retryInMs: delay }, 'reconcile pass failed; retrying');
       }
-      opts.report();
-      dirty = true;
     }
+  }
+
+  async function pass(): Promise<void> {
+    const now = Date.now();
+    const steps = plan(desired, current(), { keepExtraVersions: config.delivery.keepExtraVersions });
+    const ready = steps.filter((s) => s.type === 'load' || (backoff.get(s.model)?.nextAt ?? 0) <= now);
+    const step = ready[0];
+    if (!step) {
+      if (steps.length === 0) markApplied();
+      opts.report();
+      for (const w of idleWaiters) w();
+      idleWaiters = [];
+      return;
+    }
+    const controller = new AbortController();
+    running = { step, controller };
+    log.debug({ step: { ...step, ...('artifact' in step ? { artifact: step.artifact.sha256 } : {}), ...('desired' in step ? { desired: undefined } : {}) } }, 'applying step');
+    try {
+      await applyStep(ctx, step, controller.signal);
+      backoff.delete(step.model);
+    } catch (err) {
+      const e = controller.signal.aborted && controller.signal.reason instanceof EdgefleetError ? controller.signal.reason : toEdgefleetError(err);
+      fail(step, e);
+    } finally {
+      running = undefined;
+    }
+    opts.report();
+    dirty = true;
   }
 
   function startProbation(model: string, version: string, generation: number): void {
@@ -246,7 +279,7 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     try {
       const to = await switchBack(model, version);
       const sha = repository.installed(model, version)?.sha256 ?? '';
-      store.recordFailure({ model, version, sha256: sha, generation, error: error.toJSON(), at: new Date().toISOString() });
+      recordFailure({ model, version, sha256: sha, generation, error: error.toJSON(), at: new Date().toISOString() });
       updateStatus(board, model, { state: 'rolled-back', lastError: error.toJSON() });
       journal.emit({ generation, model, version, type: 'rolled-back', to, reason: error.toJSON(), metrics });
       log.warn({ model, version, to, metrics }, 'probation failed; rolled back');
@@ -270,8 +303,15 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     setDesired(next) {
       if (desired && next.generation < desired.generation) return false;
       if (desired && next.generation === desired.generation && JSON.stringify(next) === JSON.stringify(desired)) return false;
-      store.setDesired(next);
+      try {
+        store.setDesired(next);
+      } catch (err) {
+        // Converge anyway; the broker's retained desired state covers a restart meanwhile.
+        log.error({ err, generation: next.generation }, 'could not persist the desired state; applying it from memory');
+      }
       desired = next;
+      // Something changed on the device's side too: held deployment events get a fresh try.
+      journal.retry();
       log.info({ generation: next.generation, models: next.models.map((m) => `${m.name}@${m.version}`) }, 'desired state received');
       backoff.clear();
       // Pre-empt an in-flight deployment that the new generation no longer wants.
@@ -304,7 +344,7 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
       const gen = desired?.generation ?? 0;
       const error = new EdgefleetError('ROLLED_BACK_BY_OPERATOR', reason ?? `operator rolled ${model} back from ${from} to ${to}`);
       const sha = repository.installed(model, from)?.sha256 ?? desired?.models.find((m) => m.name === model)?.artifact.sha256 ?? '';
-      store.recordFailure({ model, version: from, sha256: sha, generation: gen, error: error.toJSON(), at: new Date().toISOString() });
+      recordFailure({ model, version: from, sha256: sha, generation: gen, error: error.toJSON(), at: new Date().toISOString() });
       updateStatus(board, model, { state: 'rolled-back', lastError: error.toJSON() });
       journal.emit({ generation: gen, model, version: from, type: 'rolled-back', to, reason: error.toJSON() });
       opts.report();

@@ -44,6 +44,9 @@ export const TERMINAL_CODES = new Set([
   'DEVICE_INCOMPATIBLE',
   'INPUT_INVALID',
   'ROLLED_BACK_BY_OPERATOR',
+  // The disk filled up (pre-flight or mid-download, staging file then removed): retrying would
+  // only fill it again. A new generation retries, once someone has freed space.
+  'DISK_SPACE_INSUFFICIENT',
 ]);
 
 function generation(ctx: StepContext): number {
