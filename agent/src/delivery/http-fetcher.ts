@@ -64,7 +64,12 @@ export function createHttpFetcher({ store, logger }: { store: StateStore; logger
           if (isDiskFull(cause)) {
             // Give the space back now; a later generation downloads again from the start.
             await rm(req.path, { force: true });
-            store.deleteDownload(sha256);
+            try {
+              store.deleteDownload(sha256);
+            } catch (err) {
+              // The next fetch finds the file gone and starts over anyway.
+              log.warn({ err }, 'could not forget the discarded download record');
+            }
             throw diskFullError(cause, req.path);
           }
           throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url} broke off at ${bytes} bytes`, { cause });
