@@ -20,13 +20,27 @@ export function createOutboxPublisher({ outbox, session, logger, kind }: { outbo
   const flushNow = (): void => {
     scheduled = false;
     if (!session.connected) return;
-    for (const entry of outbox.peek(100, kind)) {
+    let entries: ReturnType<Outbox['peek']>;
+    try {
+      entries = outbox.peek(100, kind);
+    } catch (err) {
+      // A store error (disk full, I/O) must not escape a timer callback and kill the agent; the next connect or enqueue flushes again.
+      logger.warn({ err }, 'outbox read failed; will retry on the next flush');
+      return;
+    }
+    for (const entry of entries) {
       if (inFlight.has(entry.seq)) continue;
       inFlight.add(entry.seq);
       session.publish(entry.topic as DevicePublishChannel, entry.payload, { qos: entry.qos }).then(
         () => {
-          outbox.ack(entry.seq);
           inFlight.delete(entry.seq);
+          try {
+            outbox.ack(entry.seq);
+          } catch (err) {
+            // Keeping the entry only means it is published again: QoS 1 receivers de-duplicate by seq/eventId.
+            logger.warn({ err, seq: entry.seq }, 'outbox ack could not be written; the entry will be sent again');
+            return;
+          }
           if (inFlight.size === 0) flush();
         },
         (err: unknown) => {
