@@ -26,7 +26,7 @@ export function createStateReporter(opts: {
 }): StateReporter {
   const minInterval = opts.minIntervalMs ?? 500;
   let timer: NodeJS.Timeout | undefined;
-  let last = 0;
+  let last = Number.NEGATIVE_INFINITY;
   let stopped = false;
 
   async function snapshot(): Promise<ReportedState> {
@@ -54,7 +54,8 @@ export function createStateReporter(opts: {
   async function publish(): Promise<void> {
     timer = undefined;
     if (stopped || !opts.session.connected) return;
-    last = Date.now();
+    // Monotonic: a wall-clock step backwards (NTP, RTC reset) must not postpone the next report by the size of the step.
+    last = performance.now();
     try {
       await opts.session.publish('reported', encodePayload(reportedStateSchema, await snapshot()));
     } catch (err) {
@@ -64,7 +65,7 @@ export function createStateReporter(opts: {
 
   function request(): void {
     if (timer || stopped) return;
-    const wait = Math.max(0, last + minInterval - Date.now());
+    const wait = Math.max(0, last + minInterval - performance.now());
     timer = setTimeout(() => void publish(), wait);
   }
   opts.session.onConnect(request);
