@@ -50,7 +50,7 @@ async function reportingBench(h: TestControlPlane, deviceCount: number, reportsP
   const t1 = performance.now();
   const clients = await connectAll(h, devices);
   const connectS = (performance.now() - t1) / 1000;
-  // Reconnect storm: credentials are cached after the first scrypt check.
+  // Reconnect storm: credentials are cached after the first check.
   await Promise.all(clients.map((c) => c.endAsync(true)));
   const t2 = performance.now();
   const again = await connectAll(h, devices);
@@ -149,7 +149,7 @@ export async function run(options: { long?: boolean } = {}): Promise<BenchResult
       reporting,
       artifacts,
       summary: [
-        { metric: 'devices connecting (first, scrypt check)', value: reporting.firstConnectsPerS!, unit: 'devices/s', note: `${reporting.devices} devices` },
+        { metric: 'devices connecting (first, credential check)', value: reporting.firstConnectsPerS!, unit: 'devices/s', note: `${reporting.devices} devices` },
         { metric: 'devices reconnecting (cached credentials)', value: reporting.reconnectsPerS!, unit: 'devices/s' },
         { metric: 'reported states into the registry', value: reporting.reportsPerS!, unit: 'reports/s', note: 'MQTT QoS 1 → parse → SQLite' },
         { metric: 'artifact service throughput, 100 concurrent downloads', value: artifacts.throughputMiBPerS!, unit: 'MiB/s', note: `${artifacts.modelMiB!.toFixed(0)} MiB model, 256 KiB chunks, window 8` },
