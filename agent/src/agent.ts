@@ -12,6 +12,7 @@ import {
 import { createCommandHandler, encodeCommandResult, type CommandHandler } from './commands/index.js';
 import { createHttpFetcher, createMqttChunkFetcher, type MqttChunkFetcher } from './delivery/index.js';
 import { kserveInfer } from './api/index.js';
+import { planExecutionProviders } from './inference/index.js';
 import type { InferenceRuntime } from './inference/runtime-port.js';
 import { createLifecycle, withDeadline, type Lifecycle } from './lifecycle/index.js';
 import type { AgentLogger } from './log/index.js';
@@ -126,6 +127,8 @@ export function createAgent(options: CreateAgentOptions): Agent {
           session,
           reconciler: () => late.reconciler,
           hardware: () => options.hardware,
+          // What this device will try, in order (the hardware policy minus device-wide forbids); the EP each model really uses is per model.
+          executionProviders: () => (options.hardware ? planExecutionProviders(options.hardware, {}, config.inference.forbidEps).candidates : []),
           logger,
         });
         const fetcher = createMqttChunkFetcher({ session, store, config, logger });

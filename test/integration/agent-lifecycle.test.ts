@@ -82,6 +82,8 @@ describe('agent lifecycle', () => {
     expect(elapsedMs).toBeLessThan(10_000);
     console.log(`desired state published → reported active in ${elapsedMs} ms`);
     expect(report.models.find((m) => m.name === 'adder')).toMatchObject({ state: 'active', installed: ['1.0.0'] });
+    // The device's EP plan (hardware policy): every x86/arm64 host can at least run the CPU provider.
+    expect(report.executionProviders).toContain('cpu');
     const stopped = await agent.stop();
     expect(stopped.code).toBe(0);
     expect(agent.logs.some((l) => l.msg === 'agent stopped' && l.drained === true)).toBe(true);
