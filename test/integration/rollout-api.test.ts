@@ -106,7 +106,7 @@ describe('rollouts through the control plane', () => {
     const events: RolloutEvent[] = [];
     const streaming = collectEvents(abort.signal, events);
     const created = await api('POST', '/rollouts', request);
-    expect(created.status).toBe(200);
+    expect(created.status).toBe(201);
     const id = rolloutViewSchema.parse(created.body).id;
     const view = await waitFor(id, ['succeeded', 'halted', 'rolled-back']);
     expect(view.state).toBe('succeeded');

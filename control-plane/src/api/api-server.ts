@@ -145,9 +145,10 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
           if (spec.streamBody && !request.headers['content-type']?.startsWith(spec.streamBody.contentType)) {
             throw new EdgefleetError('BAD_REQUEST', `send the body as ${spec.streamBody.contentType}`);
           }
+          // The default success status first, so a handler that answers differently (201 on create) wins.
+          reply.code(spec.status ?? 200);
           const result = await spec.handler({ params, query, body, principal: request.principal, request, reply });
           if (reply.sent) return reply;
-          reply.code(spec.status ?? 200);
           return result ?? null;
         },
       });
