@@ -14,23 +14,11 @@ import {
   reportedStateSchema,
   type ArtifactChunk,
 } from '@edgefleet/shared';
-import { encodeModel, startControlPlane, type TestControlPlane } from '../helpers/index.js';
+import { ballastModel, startControlPlane, type TestControlPlane } from '../helpers/index.js';
 import type { BenchResult } from './bench-result.js';
 
 const CHUNK = 256 * 1024;
 const WINDOW = 8;
-
-function bigModel(bytes: number): Buffer {
-  const values = new Float32Array(Math.floor(bytes / 4));
-  for (let i = 0; i < values.length; i++) values[i] = (i % 997) / 997;
-  return encodeModel({
-    name: 'big',
-    inputs: [{ name: 'x', type: 'float32', shape: [1, 4] }],
-    outputs: [{ name: 'y', type: 'float32', shape: [1, 4] }],
-    initializers: [{ name: 'ballast', shape: [values.length], values }],
-    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
-  });
-}
 
 /** Connects in waves of 25, like a fleet coming back with jittered reconnects. */
 async function connectAll(h: TestControlPlane, devices: { id: string; secret: string }[]): Promise<MqttClient[]> {
@@ -111,7 +99,7 @@ async function download(client: MqttClient, deviceId: string, sha256: string, si
 }
 
 async function artifactBench(h: TestControlPlane, downloaders: number, modelBytes: number): Promise<Record<string, number>> {
-  const bytes = bigModel(modelBytes);
+  const bytes = ballastModel(modelBytes);
   const model = await h.pushModel({ name: 'big', version: '1', bytes });
   const desired = await h.desiredModel('big', '1');
   const created = await h.cp.devices.add(Array.from({ length: downloaders }, (_, i) => ({ id: `dl-${i}` })));

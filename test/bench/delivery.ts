@@ -14,25 +14,13 @@ import { deploymentEventSchema, deviceTopic, desiredStateSchema, encodePayload, 
 import { startAedesBroker } from '../helpers/aedes-broker.js';
 import { ensureAgentBuilt, spawnAgent } from '../helpers/agent-process.js';
 import { signedArtifact, startArtifactResponder } from '../helpers/artifact-responder.js';
-import { encodeModel } from '../helpers/onnx-models.js';
+import { ballastModel } from '../helpers/onnx-models.js';
 import { tmpDataDir } from '../helpers/tmp-dir.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 import { rssMb } from './footprint.js';
 
-const SIZE_FLOATS = (50 * 1024 * 1024) / 4;
+const MODEL_BYTES = 50 * 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function fiftyMegabyteModel(): Buffer {
-  const values = new Float32Array(SIZE_FLOATS);
-  for (let i = 0; i < values.length; i++) values[i] = (i % 997) / 997;
-  return encodeModel({
-    name: 'big',
-    inputs: [{ name: 'x', type: 'float32', shape: [1, 4] }],
-    outputs: [{ name: 'y', type: 'float32', shape: [1, 4] }],
-    initializers: [{ name: 'ballast', shape: [values.length], values }],
-    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
-  });
-}
 
 export async function run(): Promise<BenchResult> {
   await ensureAgentBuilt();
@@ -41,7 +29,7 @@ export async function run(): Promise<BenchResult> {
   const responder = await startArtifactResponder(broker.url);
   const dir = await tmpDataDir('bench-delivery-');
   const deviceId = `bench-delivery-${process.pid}`;
-  const bytes = fiftyMegabyteModel();
+  const bytes = ballastModel(MODEL_BYTES);
   const filePath = join(dir.path, 'artifact.onnx');
   await writeFile(filePath, bytes);
   const file = await responder.addFile(filePath);

@@ -7,6 +7,7 @@ export {
   addModel,
   encodeModel,
   identityModel,
+  ballastModel,
   modelSha256,
   nanModel,
   nonFiniteModel,

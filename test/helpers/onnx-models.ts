@@ -232,6 +232,23 @@ export function slowModel(options: SlowModelOptions = {}): Buffer {
   });
 }
 
+/**
+ * Identity over [1, 4] plus an unused initializer of about `bytes` bytes: a big artifact that still
+ * loads and runs (delivery, resume and artifact-service tests and benchmarks). `period` varies the
+ * ballast so two sizes or callers get different digests.
+ */
+export function ballastModel(bytes: number, period = 997): Buffer {
+  const values = new Float32Array(Math.floor(bytes / 4));
+  for (let i = 0; i < values.length; i++) values[i] = (i % period) / period;
+  return encodeModel({
+    name: 'big',
+    inputs: [{ name: 'x', type: 'float32', shape: [1, 4] }],
+    outputs: [{ name: 'y', type: 'float32', shape: [1, 4] }],
+    initializers: [{ name: 'ballast', shape: [values.length], values }],
+    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
+  });
+}
+
 /** Random bytes that are not an ONNX model (for MODEL_INVALID paths). */
 export function notOnnxBytes(size = 1024): Buffer {
   const bytes = randomBytes(size);

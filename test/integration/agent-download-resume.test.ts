@@ -6,7 +6,7 @@ import { deviceTopic, desiredStateSchema, encodePayload, generateSigningKeyPair 
 import { startAedesBroker, type TestBroker } from '../helpers/aedes-broker.js';
 import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { signedArtifact, startArtifactResponder, type ArtifactResponder } from '../helpers/artifact-responder.js';
-import { encodeModel, modelSha256 } from '../helpers/onnx-models.js';
+import { ballastModel, modelSha256 } from '../helpers/onnx-models.js';
 import { tmpDataDir, type TmpDir } from '../helpers/tmp-dir.js';
 import { sha256File } from '../../agent/src/delivery/verify.js';
 
@@ -27,19 +27,6 @@ let publisher: MqttClient;
 let dir: TmpDir;
 let current: AgentProcess | undefined;
 const deviceId = `agent-resume-${process.pid}`;
-
-/** Identity over [1, 4] plus an unused 20 MB initializer: a big file that still loads and runs. */
-function bigModel(): Buffer {
-  const values = new Float32Array(5 * 1024 * 1024);
-  for (let i = 0; i < values.length; i++) values[i] = (i % 251) / 251;
-  return encodeModel({
-    name: 'big',
-    inputs: [{ name: 'x', type: 'float32', shape: [1, 4] }],
-    outputs: [{ name: 'y', type: 'float32', shape: [1, 4] }],
-    initializers: [{ name: 'ballast', shape: [values.length], values }],
-    nodes: [{ op: 'Identity', inputs: ['x'], outputs: ['y'] }],
-  });
-}
 
 function readDb(path: string): { done: Set<number>; installed: number; active: string | undefined } {
   const db = new Database(path, { readonly: true, fileMustExist: true });
@@ -71,7 +58,7 @@ afterAll(async () => {
 
 describe('download resume across SIGKILL', () => {
   it(`survives ${KILLS} kills mid-download without refetching a finished chunk`, { timeout: 60_000 + KILLS * 15_000 }, async () => {
-    const bytes = bigModel();
+    const bytes = ballastModel(20 * 1024 * 1024, 251);
     expect(bytes.length).toBeGreaterThan(20 * 1000 * 1000);
     const file = responder.addBuffer(bytes);
     const chunks = Math.ceil(file.size / CHUNK);
