@@ -58,6 +58,14 @@ describe('inference runtime with worker threads', () => {
     // The same model run on the main thread, for contrast: session.run blocks the loop.
     const session = await ort.InferenceSession.create(file.path, { intraOpNumThreads: 1 });
     const feeds = { x: new ort.Tensor('float32', new Float32Array(SLOW.size * SLOW.size).fill(1), [SLOW.size, SLOW.size]) };
+    // One run's duration on this machine: whatever the load, an in-thread run blocks the loop that long.
+    const singleRuns: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const t0 = performance.now();
+      await session.run(feeds);
+      singleRuns.push(performance.now() - t0);
+    }
+    const runMs = singleRuns.sort((a, b) => a - b)[1]!;
     const inThread = await lagDuring(async () => {
       const until = performance.now() + 800;
       while (performance.now() < until) {
@@ -67,11 +75,14 @@ describe('inference runtime with worker threads', () => {
     });
     await session.release();
 
-    console.log(`event-loop lag p99/max: workers ${inWorkers.p99Ms.toFixed(1)}/${inWorkers.maxMs.toFixed(1)} ms over ${runs} runs; in-thread ${inThread.p99Ms.toFixed(1)}/${inThread.maxMs.toFixed(1)} ms`);
+    console.log(`event-loop lag p99/max: workers ${inWorkers.p99Ms.toFixed(1)}/${inWorkers.maxMs.toFixed(1)} ms over ${runs} runs; in-thread ${inThread.p99Ms.toFixed(1)}/${inThread.maxMs.toFixed(1)} ms (one run ${runMs.toFixed(1)} ms)`);
     expect(runs).toBeGreaterThan(4);
-    // The contrast proves the measurement can see a blocked loop; the bound is what the agent needs
-    // (MQTT keep-alives, commands) on a 2-core machine shared with other processes.
-    expect(inThread.maxMs).toBeGreaterThan(40);
+    // The contrast proves the measurement sees a blocked loop (relative to this machine's speed, not a
+    // fixed number of ms); the absolute bound is what the agent needs (MQTT keep-alives, commands)
+    // on a 2-core machine shared with other processes.
+    // (Half a run: the delay histogram samples on a ~10 ms timer, so it sees less than the whole block.)
+    expect(inThread.maxMs).toBeGreaterThan(0.5 * runMs);
+    expect(inWorkers.p99Ms).toBeLessThan(inThread.maxMs);
     expect(inWorkers.p99Ms).toBeLessThan(50);
   });
 
