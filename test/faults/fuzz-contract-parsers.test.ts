@@ -5,37 +5,13 @@
  * EdgefleetError (PAYLOAD_INVALID / PAYLOAD_TOO_LARGE): never a bare exception, never pollution.
  */
 import { describe, expect, it } from 'vitest';
-import {
-  artifactChunkRequestSchema,
-  commandRequestSchema,
-  commandResultSchema,
-  decodeArtifactChunk,
-  deploymentEventSchema,
-  desiredStateSchema,
-  EdgefleetError,
-  parsePayload,
-  presenceSchema,
-  reportedStateSchema,
-  telemetryBatchSchema,
-  type DeviceChannel,
-} from '@edgefleet/shared';
+import { CHANNEL_SCHEMAS, decodeArtifactChunk, EdgefleetError, parsePayload, type DeviceChannel } from '@edgefleet/shared';
 import { countMutations, mqttFuzzMessages, validPayload, FUZZ_CHANNELS, type FuzzTarget } from './lib/mqtt-fuzz.js';
 import { faultsLong, recordFaultCase } from './lib/results.js';
 
-const SCHEMAS = {
-  desired: desiredStateSchema,
-  commands: commandRequestSchema,
-  reported: reportedStateSchema,
-  presence: presenceSchema,
-  events: deploymentEventSchema,
-  telemetry: telemetryBatchSchema,
-  'command-results': commandResultSchema,
-  'artifact-requests': artifactChunkRequestSchema,
-} as const;
-
 function parseAtEdge(channel: DeviceChannel, payload: Buffer): unknown {
   if (channel === 'artifact-chunks') return decodeArtifactChunk(payload);
-  return parsePayload(SCHEMAS[channel], payload, channel);
+  return parsePayload(CHANNEL_SCHEMAS[channel], payload, channel);
 }
 
 describe('fuzzed MQTT payloads through the contract parsers', () => {
@@ -46,7 +22,7 @@ describe('fuzzed MQTT payloads through the contract parsers', () => {
     for (const target of ['agent', 'control-plane'] as FuzzTarget[]) {
       for (const channel of FUZZ_CHANNELS[target]) {
         if (channel === 'artifact-chunks') continue;
-        expect(() => parsePayload(SCHEMAS[channel], Buffer.from(JSON.stringify(validPayload(channel, 'dev-a'))), channel)).not.toThrow();
+        expect(() => parsePayload(CHANNEL_SCHEMAS[channel], Buffer.from(JSON.stringify(validPayload(channel, 'dev-a'))), channel)).not.toThrow();
       }
     }
   });

@@ -2,19 +2,14 @@ import { randomBytes } from 'node:crypto';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import {
   CHANNEL_QOS,
+  CHANNEL_SCHEMAS,
   DEVICE_PUBLISH_CHANNELS,
   EdgefleetError,
   allDevicesFilter,
-  artifactChunkRequestSchema,
-  commandResultSchema,
-  deploymentEventSchema,
   deviceTopic,
   parseDeviceTopic,
   parsePayload,
-  presenceSchema,
-  reportedStateSchema,
   sharedFilter,
-  telemetryBatchSchema,
   type ArtifactChunkRequest,
   type CommandResult,
   type DeploymentEvent,
@@ -62,15 +57,6 @@ export interface DeviceBus {
   close(): Promise<void>;
 }
 
-const SCHEMAS = {
-  reported: reportedStateSchema,
-  presence: presenceSchema,
-  events: deploymentEventSchema,
-  telemetry: telemetryBatchSchema,
-  'command-results': commandResultSchema,
-  'artifact-requests': artifactChunkRequestSchema,
-} as const;
-
 /** Retained, idempotent state: every replica needs it, so these are never shared subscriptions. */
 const PLAIN_CHANNELS: readonly DevicePublishChannel[] = ['reported', 'presence'];
 
@@ -113,7 +99,7 @@ export async function connectDeviceBus(options: DeviceBusOptions): Promise<Devic
     if (!set?.size || payload.length === 0) return;
     let value: DeviceChannelPayloads[DevicePublishChannel];
     try {
-      value = parsePayload(SCHEMAS[channel], payload, `${channel} from ${parsed.deviceId}`);
+      value = parsePayload(CHANNEL_SCHEMAS[channel], payload, `${channel} from ${parsed.deviceId}`);
     } catch (err) {
       logger.warn({ deviceId: parsed.deviceId, channel, err: (err as Error).message }, 'dropped an invalid device message');
       return;

@@ -8,3 +8,4 @@ export * from './telemetry.js';
 export * from './command.js';
 export * from './artifact.js';
 export * from './parse.js';
+export * from './channel-schemas.js';
