@@ -1,18 +1,12 @@
-import type { Logger } from 'pino';
 import {
   EdgefleetError,
   probationSchema,
   toEdgefleetError,
-  type AgentConfig,
   type DesiredState,
   type ReportedModel,
 } from '@edgefleet/shared';
-import type { InferenceRuntime } from '../inference/runtime-port.js';
-import type { ArtifactFetcher } from '../delivery/fetcher.js';
 import { backoffDelayMs } from '../mqtt/backoff.js';
-import type { ModelRepository } from '../repository/model-repository.js';
-import type { FailureRecord, StateStore } from '../store/state-store.js';
-import type { DeploymentJournal } from './deployment-events.js';
+import type { FailureRecord } from '../store/state-store.js';
 import { updateStatus, type StatusBoard } from './model-status.js';
 import { failureKey, plan, type CurrentState, type Step } from './plan.js';
 import { addWindow, emptyTally, judgeProbation, type InferenceWindowHub, type ProbationTally } from './probation.js';
@@ -35,17 +29,9 @@ export interface Reconciler {
   stop(deadlineMs: number): Promise<void>;
 }
 
-export interface CreateReconcilerOptions {
-  config: Readonly<AgentConfig>;
-  store: StateStore;
-  repository: ModelRepository;
-  runtime: InferenceRuntime;
-  mqttFetcher: ArtifactFetcher;
-  httpFetcher: ArtifactFetcher;
-  journal: DeploymentJournal;
+/** The step context's dependencies; the reconciler supplies the status board, desired state and probation itself. */
+export interface CreateReconcilerOptions extends Omit<StepContext, 'board' | 'desired' | 'startProbation'> {
   windows: InferenceWindowHub;
-  logger: Logger;
-  report: () => void;
 }
 
 interface Backoff {
