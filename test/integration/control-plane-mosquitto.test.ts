@@ -1,5 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
@@ -25,9 +25,13 @@ async function startMosquitto(dir: string, users: Record<string, string>): Promi
   };
   chmodSync(dir, 0o755);
   writeUsers(users);
+  // A copy beside the password file: the checkout itself may sit in a 0700 directory the `mosquitto` user cannot enter.
+  const acl = join(dir, 'acl');
+  copyFileSync(join(DEPLOY, 'acl'), acl);
+  chmodSync(acl, 0o644);
   const conf = readFileSync(join(DEPLOY, 'mosquitto.conf'), 'utf8')
     .replace(/^password_file .*$/m, `password_file ${passwd}`)
-    .replace(/^acl_file .*$/m, `acl_file ${join(DEPLOY, 'acl')}`)
+    .replace(/^acl_file .*$/m, `acl_file ${acl}`)
     .replace(/^listener 1883$/m, `listener ${port} 127.0.0.1`)
     .replace(/^persistence true$/m, 'persistence false');
   writeFileSync(join(dir, 'mosquitto.conf'), conf);
