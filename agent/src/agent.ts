@@ -138,7 +138,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
           repository,
           runtime,
           mqttFetcher: fetcher,
-          httpFetcher: createHttpFetcher({ store, logger }),
+          httpFetcher: createHttpFetcher({ store, logger, config }),
           journal,
           windows,
           logger,

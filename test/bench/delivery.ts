@@ -1,96 +1,175 @@
 /**
- * Model delivery (issue 3): the same 50 MB model delivered to a real `edgefleet-agent` process
- * over MQTT chunks (embedded aedes broker + the test artifact responder, 256 KiB chunks, window 8)
- * and over HTTP from a loopback server, one after the other in one run; throughput of each from
- * the agent's own `downloading` → `verified` deployment events (both include the same sha256
- * verification), and their ratio. Also the agent's RSS idle and with the model loaded.
+ * Artifact delivery (issue 10, item 3): a 50 MB model from the real control plane's artifact
+ * service over MQTT chunks vs over HTTP Range on loopback, side by side in one run, for 1 device
+ * and for 100 at once, on the embedded broker and on Mosquitto (127.0.0.1:1883).
+ * - 1 device: a real `edgefleet-agent` process; throughput from its own `downloading` → `verified`
+ *   deployment events (both transports include the same fdatasync, sha256 verify and install).
+ * - 100 devices: lightweight downloaders in a child process (lib/artifact-downloaders.ts), each
+ *   with its own device credentials, hashing every byte; aggregate = all bytes / wall time.
+ * The control plane runs in this process; the agent and the downloaders in their own.
+ * `BENCH_DELIVERY_DEVICES`, `BENCH_DELIVERY_MB` and `BENCH_DELIVERY_BROKERS` (embedded,mosquitto)
+ * shrink a run while profiling.
  */
-import { createReadStream } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import { join } from 'node:path';
-import mqtt from 'mqtt';
-import { deploymentEventSchema, deviceTopic, desiredStateSchema, encodePayload, generateSigningKeyPair, type DeploymentEvent, type DesiredModel } from '@edgefleet/shared';
-import { startAedesBroker } from '../helpers/aedes-broker.js';
+import { fork } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { AgentConfigInput, DeploymentEvent, DesiredModel } from '@edgefleet/shared';
 import { ensureAgentBuilt, spawnAgent } from '../helpers/agent-process.js';
-import { signedArtifact, startArtifactResponder } from '../helpers/artifact-responder.js';
-import { ballastModel } from '../helpers/onnx-models.js';
-import { tmpDataDir } from '../helpers/tmp-dir.js';
+import { MOSQUITTO_URL, ballastModel, startControlPlane, tmpDataDir, type TestControlPlane } from '../helpers/index.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 import { rssMb } from './footprint.js';
+import type { DownloadJob, DownloadReport } from './lib/artifact-downloaders.js';
 
-const MODEL_BYTES = 50 * 1024 * 1024;
+type Broker = 'embedded' | 'mosquitto';
+
+const MiB = 2 ** 20;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const here = dirname(fileURLToPath(import.meta.url));
 
-export async function run(): Promise<BenchResult> {
-  await ensureAgentBuilt();
-  const keys = generateSigningKeyPair();
-  const broker = await startAedesBroker();
-  const responder = await startArtifactResponder(broker.url);
-  const dir = await tmpDataDir('bench-delivery-');
-  const deviceId = `bench-delivery-${process.pid}`;
-  const bytes = ballastModel(MODEL_BYTES);
-  const filePath = join(dir.path, 'artifact.onnx');
-  await writeFile(filePath, bytes);
-  const file = await responder.addFile(filePath);
-  const http = createServer((req, res) => {
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const from = m ? Number(m[1]) : 0;
-    res.writeHead(m ? 206 : 200, { 'content-length': file.size - from, 'content-type': 'application/octet-stream' });
-    createReadStream(filePath, { start: from }).pipe(res);
-  });
-  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
-  const url = `http://127.0.0.1:${(http.address() as { port: number }).port}/artifact.onnx`;
+/** Agent delivery settings under test: the shipped defaults unless overridden here while profiling. */
+function deliveryOverride(): AgentConfigInput['delivery'] {
+  const raw = process.env.BENCH_DELIVERY_AGENT;
+  return raw ? (JSON.parse(raw) as AgentConfigInput['delivery']) : undefined;
+}
+
+interface SingleResult {
+  mqttMs: number;
+  httpMs: number;
+  chunkRequests: number;
+  idleRssMb: number;
+  loadedRssMb: number;
+}
+
+/** One real agent: model v1 over MQTT, then v2 (same size, other bytes) over HTTP from the same control plane. */
+async function singleAgent(h: TestControlPlane, tag: string, models: [DesiredModel, DesiredModel]): Promise<SingleResult> {
+  const dir = await tmpDataDir('bench-delivery-agent-');
+  const device = await h.provisionDevice(`bench-agent-${tag}-${process.pid}`);
   const events: DeploymentEvent[] = [];
-  const cp = await mqtt.connectAsync(broker.url, { clientId: `bench-cp-${process.pid}` });
-  cp.on('message', (_t, payload) => events.push(deploymentEventSchema.parse(JSON.parse(payload.toString()))));
-  await cp.subscribeAsync(deviceTopic(deviceId, 'events'), { qos: 1 });
-  const agent = await spawnAgent({ deviceId, brokerUrl: broker.url, fleetPublicKey: keys.publicKeyPem, dataDir: join(dir.path, 'agent'), config: { logLevel: 'warn' } });
-  const rows: BenchRow[] = [];
-  const detail: Record<string, unknown> = {};
+  const off = h.cp.bus.on('events', ({ deviceId, payload }) => void (deviceId === device.id && events.push(payload)));
+  const requestsBefore = h.cp.artifactStats().chunksServed;
+  const agent = await spawnAgent({
+    deviceId: device.id,
+    brokerUrl: h.mqttUrl,
+    fleetPublicKey: h.fleetPublicKeyPem,
+    dataDir: join(dir.path, 'agent'),
+    config: {
+      logLevel: 'warn',
+      broker: { url: h.mqttUrl, password: device.secret, reconnectMinMs: 200, reconnectMaxMs: 2000 },
+      delivery: { ...deliveryOverride(), httpCredentialOrigins: [h.httpUrl] },
+    },
+  });
   try {
-    const until = async (what: string, probe: () => boolean, timeoutMs = 180_000): Promise<void> => {
+    const until = async (what: string, probe: () => boolean, timeoutMs = 300_000): Promise<void> => {
       const end = Date.now() + timeoutMs;
       while (!probe()) {
         if (Date.now() > end || agent.child.exitCode !== null) throw new Error(`bench delivery: ${what} did not happen`);
         await sleep(50);
       }
     };
-    await sleep(3000);
-    const idle = rssMb(agent.pid);
-    let generation = 0;
-    const deliver = async (version: string, model: DesiredModel): Promise<number> => {
-      generation++;
-      await cp.publishAsync(deviceTopic(deviceId, 'desired'), encodePayload(desiredStateSchema, { deviceId, generation, issuedAt: new Date().toISOString(), models: [model] }), { qos: 1, retain: true });
+    await sleep(2000);
+    const idleRssMb = rssMb(agent.pid);
+    const deliver = async (model: DesiredModel): Promise<number> => {
+      await h.cp.desired.setDeviceModels(device.id, [model]);
+      const { version } = model;
       await until(`${version} active`, () => events.some((e) => e.type === 'active' && e.version === version));
+      const failed = events.find((e) => e.type === 'failed' && e.version === version);
+      if (failed) throw new Error(`bench delivery: ${version} failed: ${JSON.stringify(failed)}`);
       const start = events.find((e) => e.type === 'downloading' && e.version === version);
       const end = events.find((e) => e.type === 'verified' && e.version === version);
       if (!start || !end) throw new Error(`bench delivery: events for ${version} missing`);
       return Date.parse(end.at) - Date.parse(start.at);
     };
-    const mqttMs = await deliver('1', { name: 'big', version: '1', artifact: signedArtifact('big', '1', file, keys.privateKeyPem) });
-    const chunkRequests = responder.requests.length;
-    const httpMs = await deliver('2', { name: 'big', version: '2', artifact: signedArtifact('big', '2', file, keys.privateKeyPem, { url }) });
-    await sleep(2000);
-    const loaded = rssMb(agent.pid);
-    const mb = file.size / (1024 * 1024);
-    const mqttMBs = mb / (mqttMs / 1000);
-    const httpMBs = mb / (httpMs / 1000);
-    rows.push(
-      { metric: 'MQTT chunked delivery (256 KiB chunks, window 8, aedes)', value: mqttMBs, unit: 'MB/s', note: `${mb.toFixed(1)} MB in ${mqttMs} ms, ${chunkRequests} chunk requests, incl. sha256 verify` },
-      { metric: 'HTTP delivery (loopback)', value: httpMBs, unit: 'MB/s', note: `${httpMs} ms, incl. the same sha256 verify` },
-      { metric: 'MQTT / HTTP throughput', value: mqttMBs / httpMBs, unit: 'ratio', note: '1.0 = as fast as HTTP' },
-      { metric: 'agent RSS idle (no model)', value: idle, unit: 'MB' },
-      { metric: 'agent RSS, 50 MB model loaded (2 versions: active + previous)', value: loaded, unit: 'MB' },
-    );
-    Object.assign(detail, { sizeBytes: file.size, mqttMs, httpMs, chunkRequests, idleRssMb: idle, loadedRssMb: loaded });
+    const mqttMs = await deliver(models[0]);
+    const chunkRequests = h.cp.artifactStats().chunksServed - requestsBefore;
+    const httpMs = await deliver({ ...models[1], artifact: { ...models[1].artifact, url: `${h.httpUrl}/api/v1/artifacts/${models[1].artifact.sha256}` } });
+    await sleep(1000);
+    return { mqttMs, httpMs, chunkRequests, idleRssMb, loadedRssMb: rssMb(agent.pid) };
   } finally {
+    off();
     await agent.stop();
-    await cp.endAsync(true);
-    await responder.close();
-    await broker.close();
-    await new Promise((r) => http.close(r));
     await dir.cleanup();
   }
-  return { summary: rows, detail };
+}
+
+interface FleetResult extends Omit<DownloadReport, 'type'> {
+  controlPlanePeakRssMiB: number;
+}
+
+/** `devices` downloaders at once in a child process; the control plane's RSS sampled meanwhile. */
+async function fleetDownload(h: TestControlPlane, job: Omit<DownloadJob, 'type' | 'brokerUrl' | 'httpUrl'>): Promise<FleetResult> {
+  const child = fork(join(here, 'lib', 'artifact-downloaders.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const exited = new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`downloaders exited with ${code} before reporting`))));
+  const next = <T>(): Promise<T> => Promise.race([new Promise<T>((resolve) => child.once('message', (m) => resolve(m as T))), exited]);
+  try {
+    child.send({ type: 'job', brokerUrl: h.mqttUrl, httpUrl: h.httpUrl, ...job } satisfies DownloadJob);
+    await next<{ type: 'ready' }>();
+    global.gc?.();
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    child.send({ type: 'go' });
+    const report = await next<DownloadReport>().finally(() => clearInterval(sampler));
+    if (report.badDigests) throw new Error(`${report.badDigests} downloads ended with the wrong sha256`);
+    return { deviceMs: report.deviceMs, wallMs: report.wallMs, badDigests: 0, chunkRequests: report.chunkRequests, controlPlanePeakRssMiB: peak / MiB };
+  } finally {
+    if (child.exitCode === null) child.kill();
+    exited.catch(() => undefined);
+  }
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+async function runBroker(broker: Broker, devices: number, modelBytes: number): Promise<{ rows: BenchRow[]; detail: Record<string, unknown> }> {
+  const h = await startControlPlane({ config: { logLevel: 'error', ...(broker === 'mosquitto' ? { mqtt: { url: MOSQUITTO_URL } } : {}) } });
+  try {
+    await h.pushModel({ name: 'big', version: '1', bytes: ballastModel(modelBytes, 997) });
+    await h.pushModel({ name: 'big', version: '2', bytes: ballastModel(modelBytes, 991) });
+    const models: [DesiredModel, DesiredModel] = [await h.desiredModel('big', '1'), await h.desiredModel('big', '2')];
+    const { sha256, size } = models[0].artifact;
+    const mib = size / MiB;
+    const single = await singleAgent(h, broker, models);
+
+    const created = await h.cp.devices.add(Array.from({ length: devices }, (_, i) => ({ id: `bench-dl-${broker}-${process.pid}-${i}` })));
+    for (const c of created) await h.cp.desired.setDeviceModels(c.device.id, [models[0]]);
+    const creds = created.map((c) => ({ id: c.device.id, secret: c.secret }));
+    const chunk = { chunkBytes: deliveryOverride()?.chunkBytes ?? 256 * 1024, window: deliveryOverride()?.window ?? 8 };
+    const overMqtt = await fleetDownload(h, { transport: 'mqtt', devices: creds, sha256, size, ...chunk });
+    const overHttp = await fleetDownload(h, { transport: 'http', devices: creds, sha256, size, ...chunk });
+
+    const single1 = { mqtt: mib / (single.mqttMs / 1000), http: mib / (single.httpMs / 1000) };
+    const agg = { mqtt: (mib * devices) / (overMqtt.wallMs / 1000), http: (mib * devices) / (overHttp.wallMs / 1000) };
+    const per = { mqtt: mib / (median(overMqtt.deviceMs) / 1000), http: mib / (median(overHttp.deviceMs) / 1000) };
+    const b = broker === 'embedded' ? 'embedded aedes' : 'Mosquitto';
+    const rows: BenchRow[] = [
+      { metric: `1 device, MQTT chunks (${b})`, value: single1.mqtt, unit: 'MiB/s', note: `real agent, ${mib.toFixed(1)} MiB in ${single.mqttMs} ms, ${single.chunkRequests} chunks, incl. fsync + sha256 verify` },
+      { metric: `1 device, HTTP Range (${b} round)`, value: single1.http, unit: 'MiB/s', note: `real agent, ${single.httpMs} ms, same verify` },
+      { metric: `1 device, MQTT / HTTP (${b})`, value: single1.mqtt / single1.http, unit: 'ratio', note: 'goal ≥ 0.9' },
+      { metric: `${devices} devices, MQTT chunks (${b}), aggregate`, value: agg.mqtt, unit: 'MiB/s', note: `${(overMqtt.wallMs / 1000).toFixed(1)} s; per device median ${per.mqtt.toFixed(2)} MiB/s; CP peak RSS ${overMqtt.controlPlanePeakRssMiB.toFixed(0)} MiB` },
+      { metric: `${devices} devices, HTTP Range (${b} round), aggregate`, value: agg.http, unit: 'MiB/s', note: `${(overHttp.wallMs / 1000).toFixed(1)} s; per device median ${per.http.toFixed(2)} MiB/s; CP peak RSS ${overHttp.controlPlanePeakRssMiB.toFixed(0)} MiB` },
+      { metric: `${devices} devices, MQTT / HTTP aggregate (${b})`, value: agg.mqtt / agg.http, unit: 'ratio', note: 'goal ≥ 0.9' },
+    ];
+    if (broker === 'embedded') {
+      rows.push(
+        { metric: 'agent RSS idle (no model)', value: single.idleRssMb, unit: 'MB' },
+        { metric: 'agent RSS, 50 MB model loaded (2 versions: active + previous)', value: single.loadedRssMb, unit: 'MB' },
+      );
+    }
+    return { rows, detail: { single, overMqtt, overHttp, single1, agg, per, artifactStats: h.cp.artifactStats() } };
+  } finally {
+    await h.close();
+  }
+}
+
+export async function run(): Promise<BenchResult> {
+  await ensureAgentBuilt();
+  const devices = Number(process.env.BENCH_DELIVERY_DEVICES ?? 100);
+  const modelBytes = Number(process.env.BENCH_DELIVERY_MB ?? 50) * MiB;
+  const brokers = (process.env.BENCH_DELIVERY_BROKERS ?? 'embedded,mosquitto').split(',') as Broker[];
+  const summary: BenchRow[] = [];
+  const detail: Record<string, unknown> = { devices, modelBytes };
+  for (const broker of brokers) {
+    const r = await runBroker(broker, devices, modelBytes);
+    summary.push(...r.rows);
+    detail[broker] = r.detail;
+  }
+  return { summary, detail };
 }

@@ -3,7 +3,7 @@ import { open, rm, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
-import { EdgefleetError } from '@edgefleet/shared';
+import { EdgefleetError, type AgentConfig } from '@edgefleet/shared';
 import type { StateStore } from '../store/state-store.js';
 import { diskFullError, isDiskFull } from './disk-check.js';
 import type { ArtifactFetcher } from './fetcher.js';
@@ -17,10 +17,28 @@ async function fileSize(path: string): Promise<number> {
 }
 
 /**
+ * The device's own id and secret as HTTP Basic credentials, only for the origins the config names
+ * (the control plane's `/api/v1/artifacts/:sha256`); any other URL (a CDN, a presigned bucket URL)
+ * never sees the secret. Without a config nothing is sent.
+ */
+function credentialsFor(url: string, config: Readonly<AgentConfig> | undefined): Record<string, string> {
+  if (!config?.delivery.httpCredentialOrigins.length || config.broker.password === undefined) return {};
+  let origin: string;
+  try {
+    origin = new URL(url).origin;
+  } catch {
+    return {};
+  }
+  if (!config.delivery.httpCredentialOrigins.some((o) => new URL(o).origin === origin)) return {};
+  const user = config.broker.username ?? config.deviceId;
+  return { authorization: `Basic ${Buffer.from(`${user}:${config.broker.password}`).toString('base64')}` };
+}
+
+/**
  * Artifact delivery over HTTP(S) when the desired state carries a URL: resumes a partial staging
  * file with `Range: bytes=<have>-` (a server that ignores Range answers 200 and we start over).
  */
-export function createHttpFetcher({ store, logger }: { store: StateStore; logger: Logger }): ArtifactFetcher {
+export function createHttpFetcher({ store, logger, config }: { store: StateStore; logger: Logger; config?: Readonly<AgentConfig> }): ArtifactFetcher {
   const log = logger.child({ part: 'delivery' });
   return {
     async fetch(req) {
@@ -39,7 +57,7 @@ export function createHttpFetcher({ store, logger }: { store: StateStore; logger
       if (have < size) {
         let res: Response;
         try {
-          res = await fetch(url, { headers: have > 0 ? { range: `bytes=${have}-` } : {}, signal: req.signal });
+          res = await fetch(url, { headers: { ...credentialsFor(url, config), ...(have > 0 ? { range: `bytes=${have}-` } : {}) }, signal: req.signal });
         } catch (cause) {
           if (req.signal.aborted) throw req.signal.reason;
           throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url} failed`, { cause });

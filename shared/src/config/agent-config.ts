@@ -51,9 +51,11 @@ export const agentConfigSchema = z
         diskMarginBytes: z.number().int().nonnegative().default(64 * 1024 * 1024),
         /** Versions kept per model besides the active and previous ones. */
         keepExtraVersions: z.number().int().nonnegative().default(0),
+        /** Origins (scheme://host:port) of artifact URLs that get the device id and secret as HTTP Basic auth. @default [] */
+        httpCredentialOrigins: z.array(z.string().url()).default([]),
       })
       .strict()
-      .default({ chunkBytes: 256 * 1024, window: 8, chunkTimeoutMs: 15_000, diskMarginBytes: 64 * 1024 * 1024, keepExtraVersions: 0 }),
+      .default({ chunkBytes: 256 * 1024, window: 8, chunkTimeoutMs: 15_000, diskMarginBytes: 64 * 1024 * 1024, keepExtraVersions: 0, httpCredentialOrigins: [] }),
     inference: z
       .object({
         /** Intra-op threads; default from physical cores. */
