@@ -16,7 +16,7 @@ import { planExecutionProviders } from './inference/index.js';
 import type { InferenceRuntime } from './inference/runtime-port.js';
 import { createLifecycle, withDeadline, type Lifecycle } from './lifecycle/index.js';
 import type { AgentLogger } from './log/index.js';
-import { createMqttSession, createOutboxPublisher, type MqttSession } from './mqtt/index.js';
+import { createAckReceiver, createMqttSession, createOutboxPublisher, type MqttSession } from './mqtt/index.js';
 import {
   DEPLOYMENT_EVENT_KIND,
   createDeploymentJournal,
@@ -116,7 +116,8 @@ export function createAgent(options: CreateAgentOptions): Agent {
         await repository.cleanStaging();
         const runtime = typeof options.runtime === 'function' ? await options.runtime() : options.runtime;
         const session = createMqttSession({ config, logger, agentVersion: AGENT_VERSION });
-        const publisher = createOutboxPublisher({ outbox, session, logger, kind: DEPLOYMENT_EVENT_KIND });
+        const acks = createAckReceiver({ session, outbox, logger });
+        const publisher = createOutboxPublisher({ outbox, session, acks, logger, kind: DEPLOYMENT_EVENT_KIND, window: config.outbox.window, ackTimeoutMs: config.outbox.ackTimeoutMs });
         const journal = createDeploymentJournal({ deviceId: config.deviceId, outbox, onEnqueued: () => publisher.flush(), logger });
         const windows = createInferenceWindowHub(runtime);
         const late: { reconciler?: Reconciler } = {};
@@ -182,7 +183,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
           });
         });
 
-        const telemetry = createAgentTelemetry({ config, db, store, outbox, session, windows, logger, isTegra: options.hardware?.jetson !== undefined });
+        const telemetry = createAgentTelemetry({ config, db, store, outbox, acks, session, windows, logger, isTegra: options.hardware?.jetson !== undefined });
         parts = { db, store, outbox, repository, runtime, session, reconciler: r, fetcher, windows, commands, reporter, telemetry };
         windows.start(1000);
         r.start();

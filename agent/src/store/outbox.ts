@@ -2,8 +2,9 @@ import type Database from 'better-sqlite3';
 
 /**
  * A durable queue of messages to publish at QoS 1: written with synchronous=FULL before anything
- * is sent, removed only on PUBACK. Deployment events use it; telemetry can share the interface
- * (`kind` separates the streams, so each may cap or prioritise its own).
+ * is sent, removed only when the control plane acknowledges the seq end to end (`removeAcked`, issue
+ * 10; a broker's PUBACK is not enough). Deployment events and telemetry share it (`kind` separates
+ * the streams, so each may cap or prioritise its own).
  */
 export interface OutboxEntry {
   seq: number;
@@ -18,7 +19,10 @@ export interface Outbox {
   enqueue(kind: string, topic: string, build: (seq: number) => Buffer, qos?: 0 | 1): number;
   /** Oldest first. */
   peek(limit: number, kind?: string): OutboxEntry[];
+  /** Deletes one entry, whatever its state (the telemetry cap; transports without end-to-end acks). */
   ack(seq: number): void;
+  /** Deletes the entries among `seqs` whose topic is `topic`; returns the seqs deleted, so unknown ones are ignored. */
+  removeAcked(topic: string, seqs: readonly number[]): number[];
   size(kind?: string): number;
 }
 
@@ -36,6 +40,7 @@ export function createSqliteOutbox(db: Database.Database): Outbox {
   const peekAll = db.prepare('SELECT seq, topic, payload, qos, kind FROM outbox ORDER BY seq LIMIT ?');
   const peekKind = db.prepare('SELECT seq, topic, payload, qos, kind FROM outbox WHERE kind = ? ORDER BY seq LIMIT ?');
   const del = db.prepare('DELETE FROM outbox WHERE seq = ?');
+  const delOnTopic = db.prepare('DELETE FROM outbox WHERE seq = ? AND topic = ?');
   const countAll = db.prepare('SELECT COUNT(*) AS n FROM outbox');
   const countKind = db.prepare('SELECT COUNT(*) AS n FROM outbox WHERE kind = ?');
   const toEntry = (r: Row): OutboxEntry => ({ seq: r.seq, topic: r.topic, payload: r.payload, qos: r.qos === 0 ? 0 : 1, kind: r.kind });
@@ -46,8 +51,11 @@ export function createSqliteOutbox(db: Database.Database): Outbox {
     return seq;
   });
 
+  const removeAckedTx = db.transaction((topic: string, seqs: readonly number[]): number[] => seqs.filter((seq) => delOnTopic.run(seq, topic).changes > 0));
+
   return {
     enqueue: (kind, topic, build, qos = 1) => enqueueTx(kind, topic, build, qos),
+    removeAcked: (topic, seqs) => removeAckedTx(topic, seqs),
     peek: (limit, kind) => (kind === undefined ? (peekAll.all(limit) as Row[]) : (peekKind.all(kind, limit) as Row[])).map(toEntry),
     ack: (seq) => void del.run(seq),
     size: (kind) => (kind === undefined ? (countAll.get() as { n: number }).n : (countKind.get(kind) as { n: number }).n),

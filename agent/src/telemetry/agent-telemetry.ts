@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import type { Logger } from 'pino';
 import type { AgentConfig } from '@edgefleet/shared';
-import type { MqttSession } from '../mqtt/index.js';
+import type { AckSource, MqttSession } from '../mqtt/index.js';
 import type { InferenceWindowHub } from '../reconcile/index.js';
 import type { Outbox } from '../store/index.js';
 import { createInferenceAccumulator } from './inference-accumulator.js';
@@ -17,13 +17,14 @@ import { createTelemetryOutbox, TELEMETRY_KIND, type CounterStore, type Telemetr
  * Agent telemetry wired from the agent's running parts, so createAgent needs two lines:
  *
  * @example
- *   const telemetry = createAgentTelemetry({ config, db, store, outbox, session, windows, logger });
+ *   const telemetry = createAgentTelemetry({ config, db, store, outbox, acks, session, windows, logger });
  *   telemetry.start();                 // after session.start()
  *   await telemetry.stop();            // before session.close() and db.close()
  *
  * Telemetry shares the store's durable outbox (and its seq space) with deployment events; this
  * sender drains only the telemetry kind, under the bandwidth budget, while the deployment-event
- * publisher keeps sending events unbudgeted. The outbox cap drops telemetry only.
+ * publisher keeps sending events unbudgeted. The outbox cap drops telemetry only. A batch leaves the
+ * outbox when the control plane acknowledges it (`acks`), not on the broker's PUBACK.
  */
 export interface AgentTelemetry {
   start(): void;
@@ -34,11 +35,13 @@ export interface AgentTelemetry {
 }
 
 export interface AgentTelemetryDeps {
-  config: Pick<AgentConfig, 'deviceId' | 'dataDir' | 'telemetry'>;
+  config: Pick<AgentConfig, 'deviceId' | 'dataDir' | 'telemetry' | 'outbox'>;
   db: Database.Database;
   /** Durable counters (the state store). */
   store: CounterStore;
   outbox: Outbox;
+  /** The control plane's end-to-end acks: a batch leaves the outbox only when acknowledged (issue 10). */
+  acks: AckSource;
   session: Pick<MqttSession, 'connected' | 'publish' | 'onConnect'>;
   /** The one owner of runtime.takeWindows(); telemetry subscribes. */
   windows: Pick<InferenceWindowHub, 'subscribe'>;
@@ -61,7 +64,8 @@ export function createAgentTelemetry(deps: AgentTelemetryDeps): AgentTelemetry {
     batchLimit: config.telemetry.flushBatchLimit,
     budgetBytesPerHour: config.telemetry.budgetBytesPerHour,
     clock: deps.clock,
-    onError: (err, entry) => logger.debug({ err, seq: entry.seq }, 'telemetry batch not acknowledged; kept for the next flush'),
+    acks: { source: deps.acks, window: config.outbox.window, ackTimeoutMs: config.outbox.ackTimeoutMs },
+    onError: (err, entry) => logger.debug({ err, seq: entry.seq }, 'telemetry batch not acknowledged by the broker; kept for the next flush'),
   });
   const collector = createTelemetryCollector({
     schedule: config.telemetry.schedule,
@@ -79,9 +83,10 @@ export function createAgentTelemetry(deps: AgentTelemetryDeps): AgentTelemetry {
   return {
     start() {
       unsubscribe ??= deps.windows.subscribe((w) => inference.add(w));
-      // A backlog from an outage (or from before a restart) goes out as soon as the link is back.
+      // A backlog from an outage (or from before a restart) goes out as soon as the link is back,
+      // with whatever was published on the old connection and not acknowledged.
       deps.session.onConnect(() => {
-        if (!stopped) void sender.flush();
+        if (!stopped) void sender.reconnected();
       });
       collector.start();
     },

@@ -1,11 +1,15 @@
 import type { Outbox, OutboxEntry } from '../store/index.js';
+import { createAckWindow, nextToSend, type AckSource } from '../mqtt/index.js';
 import { DEPLOYMENT_EVENT_KIND } from '../reconcile/deployment-events.js';
 import { TELEMETRY_KIND } from './telemetry-outbox.js';
 
 /**
- * Drains the agent's durable outbox to the broker: every entry is published at its QoS and deleted
- * only when the broker acknowledged it (PUBACK). A crash between PUBACK and delete re-sends the
- * entry after restart; its seq lets the control plane drop the duplicate.
+ * Drains the agent's durable outbox to the broker. With `acks` (the agent), an entry is deleted only
+ * when the control plane acknowledges its seq end to end (issue 10); at most `acks.window` entries
+ * are unacknowledged at once, and one unacknowledged after `acks.ackTimeoutMs`, or when the link
+ * comes back (`reconnected()`), is published again. Without `acks` (a bare client with nothing on
+ * the other side to ack), an entry is deleted on the broker's PUBACK. Either way a redelivered seq
+ * is dropped by the control plane as a duplicate.
  *
  * Order: priority kinds (deployment events) first, then everything else oldest first. A bandwidth
  * budget (metered links) applies to telemetry only; events are never held back.
@@ -41,6 +45,8 @@ export interface OutboxSenderOptions {
   kinds?: readonly string[];
   /** A publish without PUBACK in this time counts as failed (the entry stays). @default 10000 */
   publishTimeoutMs?: number;
+  /** End-to-end acks from the control plane; without them the broker's PUBACK deletes an entry. */
+  acks?: { source: AckSource; window: number; ackTimeoutMs: number };
   onError?: (err: unknown, entry: OutboxEntry) => void;
 }
 
@@ -52,8 +58,13 @@ export interface FlushResult {
 }
 
 export interface OutboxSender {
-  /** Publishes until the outbox is empty, the link drops, a publish fails or the budget is spent. Concurrent calls share one run. */
+  /**
+   * Publishes until the outbox is empty, the ack window is full, the link drops, a publish fails or
+   * the budget is spent. A call during a run shares it, and the run goes round once more.
+   */
   flush(): Promise<FlushResult>;
+  /** A new connection: every entry still waiting for its ack is published again, then flushes. */
+  reconnected(): Promise<FlushResult>;
   /** Telemetry bytes published in the last hour. */
   bytesInLastHour(): number;
 }
@@ -70,6 +81,15 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
   const publishTimeoutMs = options.publishTimeoutMs ?? 10_000;
   const spent: { at: number; bytes: number }[] = [];
   let running: Promise<FlushResult> | undefined;
+  let again = false;
+  const inFlight = options.acks
+    ? createAckWindow({ limit: options.acks.window, ackTimeoutMs: options.acks.ackTimeoutMs, onExpired: () => void flush() })
+    : undefined;
+  options.acks?.source.onAck(({ seqs }) => {
+    let freed = false;
+    for (const seq of seqs) freed = inFlight!.close(seq) || freed;
+    if (freed) void flush();
+  });
 
   function bytesInLastHour(): number {
     const cutoff = clock.now() - HOUR_MS;
@@ -79,6 +99,7 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
 
   async function publishOne(entry: OutboxEntry): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
+    inFlight?.open(entry.seq);
     try {
       await Promise.race([
         transport.publish(entry.topic, entry.payload, entry.qos),
@@ -86,10 +107,12 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
           timer = setTimeout(() => reject(new Error(`no PUBACK within ${publishTimeoutMs} ms`)), publishTimeoutMs);
         }),
       ]);
-      outbox.ack(entry.seq);
+      // With end-to-end acks the entry stays until the control plane names its seq.
+      if (!inFlight) outbox.ack(entry.seq);
       if (entry.kind === TELEMETRY_KIND) spent.push({ at: clock.now(), bytes: entry.payload.length });
       return true;
     } catch (err) {
+      inFlight?.close(entry.seq);
       options.onError?.(err, entry);
       return false;
     } finally {
@@ -97,16 +120,23 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
     }
   }
 
-  /** Picks the next round: priority kinds first, then the oldest of the rest within the budget. */
+  /** The oldest `limit` entries (of `kind`) not waiting for an ack. */
+  function peek(limit: number, kind?: string): OutboxEntry[] {
+    return inFlight ? nextToSend(inFlight, (n) => outbox.peek(n, kind), limit) : outbox.peek(limit, kind);
+  }
+
+  /** Picks the next round, within the ack window: priority kinds first, then the oldest of the rest within the budget. */
   function nextRound(): { round: OutboxEntry[]; budgetSpent: boolean } {
     const round: OutboxEntry[] = [];
+    const cap = inFlight ? Math.min(batchLimit, inFlight.free()) : batchLimit;
+    if (cap === 0) return { round, budgetSpent: false };
     for (const kind of priorityKinds) {
-      if (round.length >= batchLimit) break;
-      round.push(...outbox.peek(batchLimit - round.length, kind));
+      if (round.length >= cap) break;
+      round.push(...peek(cap - round.length, kind));
     }
     if (round.length > 0) return { round, budgetSpent: false };
     let allowance = budget > 0 ? budget - bytesInLastHour() : Infinity;
-    const rest = kinds ? kinds.flatMap((k) => outbox.peek(batchLimit, k)).sort((a, b) => a.seq - b.seq).slice(0, batchLimit) : outbox.peek(batchLimit);
+    const rest = kinds ? kinds.flatMap((k) => peek(cap, k)).sort((a, b) => a.seq - b.seq).slice(0, cap) : peek(cap);
     for (const entry of rest) {
       if (entry.kind === TELEMETRY_KIND) {
         if (entry.payload.length > allowance) return { round, budgetSpent: true };
@@ -131,12 +161,32 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
     return result;
   }
 
+  async function run(): Promise<FlushResult> {
+    const total: FlushResult = { sent: 0, deferredByBudget: 0, failed: 0 };
+    do {
+      again = false;
+      const r = await drain();
+      total.sent += r.sent;
+      total.failed += r.failed;
+      total.deferredByBudget = r.deferredByBudget;
+    } while (again && transport.connected());
+    return total;
+  }
+
+  function flush(): Promise<FlushResult> {
+    // An ack that frees the window while a run is about to end must not wait for the next trigger.
+    if (running) again = true;
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
   return {
-    flush() {
-      running ??= drain().finally(() => {
-        running = undefined;
-      });
-      return running;
+    flush,
+    reconnected() {
+      inFlight?.clear();
+      return flush();
     },
     bytesInLastHour,
   };

@@ -7,6 +7,7 @@ import {
   EdgefleetError,
   allDevicesFilter,
   deviceTopic,
+  isAckedChannel,
   parseDeviceTopic,
   parsePayload,
   sharedFilter,
@@ -20,6 +21,7 @@ import {
   type TelemetryBatch,
 } from '@edgefleet/shared';
 import type { Logger } from 'pino';
+import { createAckBatcher } from './ack-batcher.js';
 
 /** The parsed payload type of each device → control plane channel. */
 export interface DeviceChannelPayloads {
@@ -41,13 +43,23 @@ export interface DeviceMessage<C extends DevicePublishChannel> {
 
 export type DeviceMessageHandler<C extends DevicePublishChannel> = (message: DeviceMessage<C>) => void | Promise<void>;
 
+export interface DeviceHandlerOptions {
+  /**
+   * This handler stores the message (or decides it is a duplicate of a stored one) by the time it
+   * resolves. On an acked channel (events, telemetry) the device gets an end-to-end ack for the
+   * message only when at least one storing handler ran and every handler succeeded; otherwise the
+   * agent keeps it in its outbox and sends it again.
+   */
+  stores?: boolean;
+}
+
 /**
  * How the control plane talks to devices, whatever the broker: subscribe to a device channel with
  * parsed, validated payloads; publish to one device's inbound channel.
  */
 export interface DeviceBus {
   /** Registers a handler; returns a function that removes it. Invalid payloads never reach handlers. */
-  on<C extends DevicePublishChannel>(channel: C, handler: DeviceMessageHandler<C>): () => void;
+  on<C extends DevicePublishChannel>(channel: C, handler: DeviceMessageHandler<C>, options?: DeviceHandlerOptions): () => void;
   publish(deviceId: string, channel: DeviceSubscribeChannel, payload: Buffer, options?: { retain?: boolean }): Promise<void>;
   /** Clears a retained message (desired state of a removed device). */
   clearRetained(deviceId: string, channel: DeviceSubscribeChannel): Promise<void>;
@@ -67,11 +79,13 @@ export interface DeviceBusOptions {
   sharedSubscriptions: boolean;
   logger: Logger;
   connectTimeoutMs?: number;
+  /** Acks stored within this time go to a device as one message. @default 10 */
+  ackDelayMs?: number;
 }
 
 export async function connectDeviceBus(options: DeviceBusOptions): Promise<DeviceBus> {
   const { logger } = options;
-  const handlers = new Map<DevicePublishChannel, Set<DeviceMessageHandler<DevicePublishChannel>>>();
+  const handlers = new Map<DevicePublishChannel, Map<DeviceMessageHandler<DevicePublishChannel>, DeviceHandlerOptions>>();
   const clientOptions: IClientOptions = {
     clientId: `edgefleet-cp-${randomBytes(6).toString('hex')}`,
     username: options.username,
@@ -90,6 +104,14 @@ export async function connectDeviceBus(options: DeviceBusOptions): Promise<Devic
   }
   client.on('error', (err) => logger.warn({ err: err.message }, 'MQTT client error'));
   client.on('offline', () => logger.warn('MQTT connection to the broker lost; reconnecting'));
+  // With shared subscriptions each message reaches one replica, and that replica acks it.
+  const acks = createAckBatcher({
+    publish: async (deviceId, payload) => {
+      await client.publishAsync(deviceTopic(deviceId, 'acks'), payload, { qos: CHANNEL_QOS.acks.qos, retain: false });
+    },
+    onError: (err, deviceId) => logger.debug({ err: (err as Error).message, deviceId }, 'ack not published; the device will send again'),
+    delayMs: options.ackDelayMs,
+  });
 
   client.on('message', (topic, payload, packet) => {
     const parsed = parseDeviceTopic(topic);
@@ -109,14 +131,27 @@ export async function connectDeviceBus(options: DeviceBusOptions): Promise<Devic
       return;
     }
     const message: DeviceMessage<DevicePublishChannel> = { deviceId: parsed.deviceId, channel, payload: value, retained: packet.retain };
-    for (const handler of set) {
+    const outcomes: Promise<unknown>[] = [];
+    let stored = false;
+    let failed = false;
+    const fail = (err: unknown): void => {
+      failed = true;
+      logger.error({ err, channel, deviceId: parsed.deviceId }, 'device message handler failed');
+    };
+    for (const [handler, handlerOptions] of set) {
+      stored ||= handlerOptions.stores === true;
       try {
         const result = handler(message);
-        if (result instanceof Promise) result.catch((err: unknown) => logger.error({ err, channel, deviceId: parsed.deviceId }, 'device message handler failed'));
+        if (result instanceof Promise) outcomes.push(result.catch(fail));
       } catch (err) {
-        logger.error({ err, channel, deviceId: parsed.deviceId }, 'device message handler failed');
+        fail(err);
       }
     }
+    if (!stored || !isAckedChannel(channel) || !('seq' in value)) return;
+    const { seq } = value;
+    void Promise.all(outcomes).then(() => {
+      if (!failed) acks.add(parsed.deviceId, channel, seq);
+    });
   });
 
   const filters = DEVICE_PUBLISH_CHANNELS.map((channel) => {
@@ -134,11 +169,11 @@ export async function connectDeviceBus(options: DeviceBusOptions): Promise<Devic
 
   return {
     client,
-    on(channel, handler) {
+    on(channel, handler, handlerOptions = {}) {
       let set = handlers.get(channel);
-      if (!set) handlers.set(channel, (set = new Set()));
+      if (!set) handlers.set(channel, (set = new Map()));
       const h = handler as DeviceMessageHandler<DevicePublishChannel>;
-      set.add(h);
+      set.set(h, handlerOptions);
       return () => set.delete(h);
     },
     async publish(deviceId, channel, payload, publishOptions = {}) {
@@ -150,6 +185,7 @@ export async function connectDeviceBus(options: DeviceBusOptions): Promise<Devic
     },
     isConnected: () => client.connected,
     async close() {
+      await acks.flush();
       await client.endAsync(false);
     },
   };

@@ -328,11 +328,13 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
     async start(): Promise<void> {
       if (state !== 'idle') throw new EdgefleetError('LIFECYCLE_INVALID_STATE', `rollout engine is ${state}`);
       state = 'running';
-      unsubscribe = ports.events.onDeploymentEvent((event) => {
-        serial(() => handleEvent(event))
-          .then(queueTick)
-          .catch((err: unknown) => options.onError?.(err));
-      });
+      // The returned promise settles once the event is stored: the device bus acks it to the agent only then (issue 10).
+      unsubscribe = ports.events.onDeploymentEvent((event) =>
+        serial(() => handleEvent(event)).then(queueTick, (err: unknown) => {
+          options.onError?.(err);
+          throw err;
+        }),
+      );
       timer = setInterval(queueTick, options.tickIntervalMs ?? 1000);
       timer.unref();
       queueTick();

@@ -65,13 +65,14 @@ export function memoryDesiredState(onSet?: (record: PublishRecord) => void): Des
 }
 
 export function memoryEvents(): DeploymentEventSource & { publish(e: DeploymentEvent): void } {
-  const handlers = new Set<(e: DeploymentEvent) => void>();
+  const handlers = new Set<(e: DeploymentEvent) => void | Promise<void>>();
   return {
     onDeploymentEvent(handler) {
       handlers.add(handler);
       return () => handlers.delete(handler);
     },
-    publish: (e) => queueMicrotask(() => handlers.forEach((h) => h(e))),
+    // The engine reports a failed event itself; nothing here acknowledges events.
+    publish: (e) => queueMicrotask(() => handlers.forEach((h) => void Promise.resolve(h(e)).catch(() => undefined))),
   };
 }
 

@@ -49,8 +49,11 @@ export interface DesiredStatePort {
 }
 
 export interface DeploymentEventSource {
-  /** Calls `handler` for every parsed deployment event; returns the unsubscribe function. */
-  onDeploymentEvent(handler: (event: DeploymentEvent) => void): () => void;
+  /**
+   * Calls `handler` for every parsed deployment event; returns the unsubscribe function. The
+   * handler's promise settles when the event is stored (the source may acknowledge it then).
+   */
+  onDeploymentEvent(handler: (event: DeploymentEvent) => void | Promise<void>): () => void;
 }
 
 export interface RolloutAuditEntry {

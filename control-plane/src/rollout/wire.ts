@@ -73,7 +73,8 @@ export function rolloutPortsFrom(deps: RealRolloutDeps): RolloutPorts {
         return { generation: (await deps.desired.setDeviceModels(id, models)).generation };
       },
     },
-    events: { onDeploymentEvent: (handler) => deps.bus.on('events', (m) => handler(m.payload)) },
+    // `stores`: the engine's handler resolves once the event is stored, so the bus acks it to the agent then.
+    events: { onDeploymentEvent: (handler) => deps.bus.on('events', (m) => handler(m.payload), { stores: true }) },
     health: deps.health,
     audit: {
       record: async (e) => {

@@ -88,9 +88,14 @@ export function createTelemetryService(options: TelemetryServiceOptions): Teleme
       if (started) return;
       started = true;
       await options.store.migrate('telemetry', TELEMETRY_MIGRATIONS);
-      unsubscribe = options.bus?.on('telemetry', async ({ payload }) => {
-        await ingest.ingest(payload, now());
-      });
+      // ingest() resolves once the batch is committed (or found to be a duplicate), so the bus acks it to the agent then.
+      unsubscribe = options.bus?.on(
+        'telemetry',
+        async ({ payload }) => {
+          await ingest.ingest(payload, now());
+        },
+        { stores: true },
+      );
       retentionTimer = setInterval(() => {
         prune().catch((err: unknown) => options.logger?.warn({ err }, 'telemetry retention failed'));
       }, options.retentionIntervalMs ?? 600_000);

@@ -89,6 +89,16 @@ export const agentConfigSchema = z
       })
       .strict()
       .default({ schedule: '*/30 * * * * *', outboxMaxBatches: 10_000, flushBatchLimit: 100, budgetBytesPerHour: 0 }),
+    /** Delivery of the durable outbox (deployment events, telemetry), acknowledged end to end by the control plane. */
+    outbox: z
+      .object({
+        /** A message published but not acknowledged by the control plane within this time is sent again. @default 10000 */
+        ackTimeoutMs: z.number().int().positive().default(10_000),
+        /** Messages per stream (events, telemetry) published and not yet acknowledged, so a backlog drains in order without flooding. @default 64 */
+        window: z.number().int().positive().max(1000).default(64),
+      })
+      .strict()
+      .default({ ackTimeoutMs: 10_000, window: 64 }),
   })
   .strict();
 

@@ -1,5 +1,6 @@
 import { artifactChunkRequestSchema } from './artifact.js';
 import { commandRequestSchema, commandResultSchema } from './command.js';
+import { deliveryAckSchema } from './delivery-ack.js';
 import { deploymentEventSchema } from './deployment-event.js';
 import { desiredStateSchema } from './desired-state.js';
 import { presenceSchema, reportedStateSchema } from './reported-state.js';
@@ -19,6 +20,7 @@ export const CHANNEL_SCHEMAS = {
   telemetry: telemetryBatchSchema,
   'command-results': commandResultSchema,
   'artifact-requests': artifactChunkRequestSchema,
+  acks: deliveryAckSchema,
 } as const satisfies Record<Exclude<DeviceChannel, 'artifact-chunks'>, unknown>;
 
 export type JsonDeviceChannel = keyof typeof CHANNEL_SCHEMAS;

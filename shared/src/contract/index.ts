@@ -9,3 +9,4 @@ export * from './command.js';
 export * from './artifact.js';
 export * from './parse.js';
 export * from './channel-schemas.js';
+export * from './delivery-ack.js';

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
 import { artifactChunkRequestSchema } from './artifact.js';
 import { commandRequestSchema, commandResultSchema } from './command.js';
+import { ACK_MAX_SEQS, deliveryAckSchema } from './delivery-ack.js';
 import { deploymentEventSchema } from './deployment-event.js';
 import { desiredStateSchema } from './desired-state.js';
 import { encodePayload, parsePayload } from './parse.js';
@@ -66,6 +67,8 @@ const valid: Case[] = [
   ['set-log-level', commandRequestSchema, { id: 'c3', type: 'set-log-level', level: 'debug' }],
   ['command result', commandResultSchema, { id: 'c1', deviceId: 'cam-01', ok: true, at, result: { pong: true } }],
   ['chunk request', artifactChunkRequestSchema, { requestId: 'q', sha256: sha, offset: 0, length: 262144 }],
+  ['events ack', deliveryAckSchema, { channel: 'events', seqs: [1, 2, 5] }],
+  ['telemetry ack at the seq bound', deliveryAckSchema, { channel: 'telemetry', seqs: Array.from({ length: ACK_MAX_SEQS }, (_, i) => i) }],
 ];
 
 const invalid: Case[] = [
@@ -93,6 +96,11 @@ const invalid: Case[] = [
   ['command: bad log level', commandRequestSchema, { id: 'c', type: 'set-log-level', level: 'loud' }],
   ['chunk request: over 256 KiB', artifactChunkRequestSchema, { requestId: 'q', sha256: sha, offset: 0, length: 262145 }],
   ['chunk request: negative offset', artifactChunkRequestSchema, { requestId: 'q', sha256: sha, offset: -1, length: 1 }],
+  ['ack: a channel without end-to-end acks', deliveryAckSchema, { channel: 'reported', seqs: [1] }],
+  ['ack: no seqs', deliveryAckSchema, { channel: 'events', seqs: [] }],
+  ['ack: more seqs than one message may carry', deliveryAckSchema, { channel: 'telemetry', seqs: Array.from({ length: ACK_MAX_SEQS + 1 }, (_, i) => i) }],
+  ['ack: fractional seq', deliveryAckSchema, { channel: 'events', seqs: [1.5] }],
+  ['ack: negative seq', deliveryAckSchema, { channel: 'events', seqs: [-1] }],
 ];
 
 describe('MQTT contract schemas', () => {

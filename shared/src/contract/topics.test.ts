@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allDevicesFilter, deviceMayPublish, deviceMaySubscribe, deviceTopic, parseDeviceTopic, sharedFilter } from './topics.js';
+import { CHANNEL_QOS, allDevicesFilter, deviceMayPublish, deviceMaySubscribe, deviceTopic, parseDeviceTopic, sharedFilter } from './topics.js';
 
 describe('topics', () => {
   it('builds and parses device topics', () => {
@@ -36,5 +36,13 @@ describe('topics', () => {
     expect(deviceMaySubscribe('a', 'edgefleet/v1/devices/a/#')).toBe(false);
     expect(deviceMaySubscribe('a', '#')).toBe(false);
     expect(deviceMaySubscribe('a', 'edgefleet/v1/devices/a/telemetry')).toBe(false);
+  });
+
+  it('gives a device its own acks channel to read, never to write, and never another device\'s', () => {
+    expect(CHANNEL_QOS.acks).toEqual({ qos: 1, retain: false, direction: 'cp→device' });
+    expect(deviceMaySubscribe('a', 'edgefleet/v1/devices/a/acks')).toBe(true);
+    expect(deviceMaySubscribe('a', 'edgefleet/v1/devices/b/acks')).toBe(false);
+    expect(deviceMayPublish('a', 'edgefleet/v1/devices/a/acks')).toBe(false);
+    expect(deviceMayPublish('a', 'edgefleet/v1/devices/b/acks')).toBe(false);
   });
 });

@@ -9,7 +9,7 @@ export const TOPIC_PREFIX = 'edgefleet/v1';
 /** Messages a device publishes (device → control plane). */
 export const DEVICE_PUBLISH_CHANNELS = ['reported', 'presence', 'events', 'telemetry', 'command-results', 'artifact-requests'] as const;
 /** Messages a device receives (control plane → device). */
-export const DEVICE_SUBSCRIBE_CHANNELS = ['desired', 'commands', 'artifact-chunks'] as const;
+export const DEVICE_SUBSCRIBE_CHANNELS = ['desired', 'commands', 'artifact-chunks', 'acks'] as const;
 
 export type DevicePublishChannel = (typeof DEVICE_PUBLISH_CHANNELS)[number];
 export type DeviceSubscribeChannel = (typeof DEVICE_SUBSCRIBE_CHANNELS)[number];
@@ -28,6 +28,7 @@ export const CHANNEL_QOS: Record<DeviceChannel, { qos: 0 | 1; retain: boolean; d
   desired: { qos: 1, retain: true, direction: 'cp→device' },
   commands: { qos: 1, retain: false, direction: 'cp→device' },
   'artifact-chunks': { qos: 1, retain: false, direction: 'cp→device' },
+  acks: { qos: 1, retain: false, direction: 'cp→device' },
 };
 
 /** Device ids double as MQTT usernames and topic levels: no wildcards, separators or whitespace. */

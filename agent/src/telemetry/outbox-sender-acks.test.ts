@@ -1,0 +1,112 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parsePayload, telemetryBatchSchema } from '@edgefleet/shared';
+import type { AckSource, DeliveredAck } from '../mqtt/index.js';
+import { createSqliteOutbox, createStateStore, openDatabase, type Outbox } from '../store/index.js';
+import { createOutboxSender, type OutboxTransport } from './outbox-sender.js';
+import { createTelemetryOutbox, TELEMETRY_KIND } from './telemetry-outbox.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function open(maxBatches: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'edgefleet-sender-acks-'));
+  dirs.push(dir);
+  const db = openDatabase(join(dir, 'state.db'));
+  const outbox = createSqliteOutbox(db);
+  const telemetry = createTelemetryOutbox({ deviceId: 'dev-1', db, outbox, counters: createStateStore(db), maxBatches });
+  return { db, outbox, telemetry };
+}
+
+/** Acks as createAckReceiver delivers them: removed from the outbox first, then announced. */
+function ackSource(outbox: Outbox): AckSource & { ack(seqs: number[]): number[] } {
+  const listeners = new Set<(a: DeliveredAck) => void>();
+  return {
+    onAck(l) {
+      listeners.add(l);
+      return () => listeners.delete(l);
+    },
+    ack(seqs) {
+      const removed = outbox.removeAcked('telemetry', seqs);
+      if (removed.length) for (const l of listeners) l({ channel: 'telemetry', seqs: removed });
+      return removed;
+    },
+  };
+}
+
+function transport(): OutboxTransport & { seqs: number[] } {
+  const t = {
+    seqs: [] as number[],
+    connected: () => true,
+    publish: async (_topic: string, payload: Buffer) => void t.seqs.push(parsePayload(telemetryBatchSchema, payload).seq),
+  };
+  return t;
+}
+
+const sample = (i: number) => ({ samples: [{ t: i, cpu: 1 }], inference: [] });
+
+describe('outbox sender with end-to-end acks', () => {
+  it('keeps batches after PUBACK, holds at most `window` unacknowledged, and deletes only what the control plane acks', async () => {
+    const { db, outbox, telemetry } = open(100);
+    const seqs = Array.from({ length: 5 }, (_, i) => telemetry.enqueue(sample(i), new Date(i)).seq);
+    const acks = ackSource(outbox);
+    const t = transport();
+    const sender = createOutboxSender({ outbox, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 2, ackTimeoutMs: 60_000 } });
+    expect(await sender.flush()).toEqual({ sent: 2, deferredByBudget: 0, failed: 0 });
+    expect(t.seqs).toEqual(seqs.slice(0, 2));
+    expect(telemetry.pending()).toBe(5);
+    // A second flush sends nothing new: the window is full.
+    expect((await sender.flush()).sent).toBe(0);
+    acks.ack([seqs[0]!]);
+    await sender.flush();
+    expect(t.seqs).toEqual(seqs.slice(0, 3));
+    acks.ack(seqs.slice(1, 3));
+    await sender.flush();
+    acks.ack(seqs.slice(3));
+    await sender.flush();
+    expect(t.seqs).toEqual(seqs);
+    expect(telemetry.pending()).toBe(0);
+    db.close();
+  });
+
+  it('publishes again what is unacknowledged after the ack timeout and on reconnect', async () => {
+    const { db, outbox, telemetry } = open(100);
+    const seq = telemetry.enqueue(sample(0), new Date(0)).seq;
+    const acks = ackSource(outbox);
+    const t = transport();
+    const sender = createOutboxSender({ outbox, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 4, ackTimeoutMs: 100 } });
+    await sender.flush();
+    const deadline = Date.now() + 5000;
+    while (t.seqs.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+    expect(t.seqs.slice(0, 2)).toEqual([seq, seq]);
+    await sender.reconnected();
+    expect(t.seqs.at(-1)).toBe(seq);
+    const before = t.seqs.length;
+    acks.ack([seq]);
+    await sender.reconnected();
+    expect(t.seqs.length).toBe(before);
+    expect(telemetry.pending()).toBe(0);
+    db.close();
+  });
+
+  it('keeps the cap accounting exact: a batch dropped while waiting for its ack counts once, and its late ack is ignored', async () => {
+    const { db, outbox, telemetry } = open(3);
+    const acks = ackSource(outbox);
+    const t = transport();
+    const sender = createOutboxSender({ outbox, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 8, ackTimeoutMs: 60_000 } });
+    const first = telemetry.enqueue(sample(0), new Date(0)).seq;
+    await sender.flush();
+    expect(t.seqs).toEqual([first]);
+    // No ack comes (control plane away); three more batches push the first out at the cap.
+    for (let i = 1; i <= 3; i++) telemetry.enqueue(sample(i), new Date(i));
+    expect(telemetry.dropped()).toEqual({ batches: 1, samples: 1 });
+    expect(acks.ack([first])).toEqual([]);
+    expect(telemetry.dropped()).toEqual({ batches: 1, samples: 1 });
+    expect(telemetry.pending()).toBe(3);
+    db.close();
+  });
+});
