@@ -65,7 +65,11 @@ function parseHeader(json: unknown): KserveInferRequest {
   return parsed.data;
 }
 
-/** Request tensors from a parsed header and the binary section that followed it (empty for JSON). */
+/**
+ * Request tensors from a parsed header and the binary section that followed it (empty for JSON).
+ * Binary tensors are views over `binary` where aligned, marked `transfer`: the caller gives the
+ * bytes up (the inference worker may take the whole buffer).
+ */
 export function decodeInferInputs(request: KserveInferRequest, binary: Uint8Array = new Uint8Array(0)): Tensor[] {
   let offset = 0;
   const tensors = request.inputs.map((input): Tensor => {
@@ -77,7 +81,8 @@ export function decodeInferInputs(request: KserveInferRequest, binary: Uint8Arra
       if (offset + size > binary.byteLength) throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: binary_data_size ${size} runs past the end of the body`);
       const bytes = binary.subarray(offset, offset + size);
       offset += size;
-      return { name: input.name, datatype: input.datatype, shape: input.shape, data: fromRawBytes(input.datatype, bytes, input.shape, input.name) };
+      // A view over the request's own body (readBinaryBody aligns it), handed on to the worker.
+      return { name: input.name, datatype: input.datatype, shape: input.shape, data: fromRawBytes(input.datatype, bytes, input.shape, input.name), transfer: true };
     }
     if (input.data === undefined) throw new EdgefleetError('INPUT_INVALID', `input ${input.name}: no data and no binary_data_size`);
     const flat = flatten(input.data);
@@ -96,7 +101,7 @@ export interface KserveInferOptions {
   version?: string;
   /** The parsed JSON body, or the JSON header of a binary body. */
   body: unknown;
-  /** The bytes after the header (binary tensor extension). */
+  /** The bytes after the header (binary tensor extension), given up: inference may move their buffer to its worker. */
   binary?: Uint8Array;
   signal?: AbortSignal;
 }

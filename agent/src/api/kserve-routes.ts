@@ -1,10 +1,10 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EdgefleetError } from '@edgefleet/shared';
 import { isKserveDatatype } from '../inference/datatypes.js';
+import { INFERENCE_HEADER_LENGTH } from './binary-body.js';
 import { kserveInfer, splitBinaryBody, type KserveInferReply } from './kserve-infer.js';
 import { countRejection, type RouteContext } from './server.js';
 
-const HEADER_LENGTH = 'inference-header-content-length';
 
 interface ModelParams {
   model: string;
@@ -71,7 +71,7 @@ async function inferFromBody(context: RouteContext, model: string, version: stri
   const base = { runtime: context.runtime, model, ...(version !== undefined ? { version } : {}) };
   const body = request.body;
   if (!Buffer.isBuffer(body)) return kserveInfer({ ...base, body });
-  const headerLength = request.headers[HEADER_LENGTH];
+  const headerLength = request.headers[INFERENCE_HEADER_LENGTH];
   if (headerLength !== undefined) {
     const { header, binary } = splitBinaryBody(body, Number(headerLength));
     return kserveInfer({ ...base, body: header, binary });

@@ -1,7 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type RawRequestDefaultExpression } from 'fastify';
 import { EdgefleetError, isEdgefleetError, toEdgefleetError } from '@edgefleet/shared';
 import type { InferenceRuntimeWithEvents } from '../inference/runtime.js';
 import type { InferenceRuntime } from '../inference/runtime-port.js';
+import { INFERENCE_HEADER_LENGTH, readBinaryBody } from './binary-body.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
 import { registerTfServingRoutes } from './tf-serving-routes.js';
@@ -71,7 +72,14 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
   const unsubscribe = 'subscribe' in runtime ? runtime.subscribe((event) => metrics.observe(event)) : () => undefined;
   let ready = options.ready ?? false;
 
-  app.addContentTypeParser('application/octet-stream', { parseAs: 'buffer', bodyLimit: maxBodyBytes }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('application/octet-stream', (request: FastifyRequest, payload: RawRequestDefaultExpression) => {
+    const length = Number(request.headers['content-length']);
+    return readBinaryBody(payload, {
+      contentLength: Number.isSafeInteger(length) && length >= 0 ? length : undefined,
+      headerLength: Number(request.headers[INFERENCE_HEADER_LENGTH] ?? 0),
+      maxBytes: maxBodyBytes,
+    });
+  });
 
   app.setErrorHandler((error: unknown, _request, reply) => {
     if (isEdgefleetError(error)) return sendError(reply, error);

@@ -147,7 +147,11 @@ export function toRawBytes(datatype: string, data: ArrayLike<unknown>): Buffer {
   return Buffer.from(view.buffer, view.byteOffset, view.byteLength);
 }
 
-/** Decodes raw bytes (binary extension) into typed data; the byte length must match the shape. */
+/**
+ * Decodes raw bytes (binary extension) into typed data; the byte length must match the shape.
+ * Fixed-size types come back as a view over `bytes` (no copy) when they sit at an offset aligned
+ * to their element size, so the result shares memory with `bytes`; otherwise as an aligned copy.
+ */
 export function fromRawBytes(datatype: KserveDatatype, bytes: Uint8Array, shape: readonly number[], name: string): TypedArray | boolean[] | string[] {
   const count = elementCount(shape);
   if (datatype === 'BYTES') {
@@ -171,7 +175,8 @@ export function fromRawBytes(datatype: KserveDatatype, bytes: Uint8Array, shape:
     throw new EdgefleetError('INPUT_INVALID', `input ${name}: ${bytes.byteLength} bytes given, shape [${shape.join(',')}] of ${datatype} needs ${count * size}`);
   }
   if (datatype === 'BOOL') return Array.from(bytes, (b) => b !== 0);
-  // Copy into a fresh, aligned buffer: slices of a request body are neither aligned nor ours.
+  if (bytes.byteOffset % size === 0) return new ctor(bytes.buffer, bytes.byteOffset, count);
+  // A typed array cannot start at an unaligned offset.
   const copy = new Uint8Array(bytes.byteLength);
   copy.set(bytes);
   return new ctor(copy.buffer, 0, count);

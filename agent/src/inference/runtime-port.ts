@@ -37,6 +37,12 @@ export interface Tensor {
   datatype: string;
   shape: number[];
   data: ArrayLike<number> | ArrayLike<bigint> | ArrayLike<boolean> | string[];
+  /**
+   * The holder gives up `data`'s memory: the session may move (transfer) its ArrayBuffer to the
+   * inference thread instead of copying it, after which `data` reads as empty. Set only on memory
+   * nobody reads again (a request body, a freshly converted array). @default false
+   */
+  transfer?: boolean;
 }
 
 export interface InferOptions {

@@ -26,7 +26,10 @@ export function validateInputs(specs: readonly TensorSpec[], inputs: readonly Te
     }
     const count = elementCount(shape);
     if (input.data.length !== count) throw new EdgefleetError('INPUT_INVALID', `input "${input.name}": ${input.data.length} elements for shape [${shape.join(',')}] (needs ${count})`);
-    out.push({ name: input.name, datatype: input.datatype, shape: [...shape], data: toTypedData(input.datatype, input.data, input.name) });
+    const data = toTypedData(input.datatype, input.data, input.name);
+    // A conversion made a new array that only this request holds: the session may move it.
+    const transfer = data !== input.data || input.transfer === true;
+    out.push({ name: input.name, datatype: input.datatype, shape: [...shape], data, ...(transfer ? { transfer } : {}) });
   }
   const missing = specs.filter((s) => !seen.has(s.name)).map((s) => s.name);
   if (missing.length > 0) throw new EdgefleetError('INPUT_INVALID', `missing input(s): ${missing.join(', ')}`);

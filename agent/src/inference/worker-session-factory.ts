@@ -45,6 +45,18 @@ function fromWire(t: WireTensor): Tensor {
   return { name: t.name, datatype, shape: t.dims, data };
 }
 
+/**
+ * ArrayBuffers of the tensors whose holder gave them up (`transfer`), each once (two inputs may be
+ * views of one request body). Everything else is structured-cloned: the caller keeps reading it
+ * (e.g. warm-up inputs reused across EP candidates). Node copies a pooled Buffer's memory instead
+ * of detaching the pool, so a small body that came from the pool is safe too.
+ */
+function givenUpBuffers(inputs: readonly Tensor[]): ArrayBuffer[] {
+  const buffers = new Set<ArrayBuffer>();
+  for (const t of inputs) if (t.transfer === true && ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer) buffers.add(t.data.buffer);
+  return [...buffers];
+}
+
 export interface WorkerSessionFactoryOptions {
   /** Absolute path or specifier of onnxruntime-node. @default resolved from this package */
   ortPath?: string;
@@ -138,7 +150,13 @@ async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: A
       });
       return new Promise<SessionRunResult>((resolve, reject) => {
         pending.set(id, { resolve, reject });
-        worker.postMessage({ type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}) });
+        try {
+          worker.postMessage({ type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}) }, givenUpBuffers(inputs));
+        } catch (error) {
+          // e.g. a buffer already moved away by an earlier run: no message went out, so no reply comes.
+          pending.delete(id);
+          reject(new EdgefleetError('INFERENCE_FAILED', `inputs could not be sent to the inference worker: ${(error as Error).message}`, { cause: error }));
+        }
       });
     },
     release() {

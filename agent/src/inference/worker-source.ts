@@ -13,6 +13,8 @@
  * Protocol (main → worker): {type:'run', id, feeds:[{name,type,dims,data}], outputs?} | {type:'release'}
  *           (worker → main): {type:'ready', inputs, outputs} | {type:'failed', message}
  *                            | {type:'result', id, outputs, computeMs} | {type:'error', id, message} | {type:'released'}
+ * Tensor data crosses by transfer where its sender gives it up (outputs always; feeds when the
+ * caller marked them `transfer`): structured-cloning a 4.9 MB input cost ~1.8 ms each way.
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
@@ -44,11 +46,15 @@ parentPort.on('message', async (msg) => {
       for (const f of msg.feeds) feeds[f.name] = new ort.Tensor(f.type, f.data, f.dims);
       const results = msg.outputs ? await session.run(feeds, msg.outputs) : await session.run(feeds);
       const computeMs = performance.now() - started;
-      const outputs = Object.keys(results).map((name) => {
+      const outputs = [];
+      const moved = new Set();
+      for (const name of Object.keys(results)) {
         const t = results[name];
-        return { name, type: t.type, dims: Array.from(t.dims), data: t.data };
-      });
-      parentPort.postMessage({ type: 'result', id: msg.id, outputs, computeMs });
+        outputs.push({ name, type: t.type, dims: Array.from(t.dims), data: t.data });
+        if (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer) moved.add(t.data.buffer);
+      }
+      // Output tensors are this worker's own and dropped after the post: move them, don't copy.
+      parentPort.postMessage({ type: 'result', id: msg.id, outputs, computeMs }, [...moved]);
     } catch (e) {
       parentPort.postMessage({ type: 'error', id: msg.id, message: errorText(e) });
     }
