@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { setMaxListeners } from 'node:events';
 import { open, rm, type FileHandle } from 'node:fs/promises';
 import type { Logger } from 'pino';
 import {
@@ -88,7 +89,7 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
       );
       return;
     }
-    p.resolve(Buffer.from(data));
+    p.resolve(data);
   });
 
   async function waitConnected(signal: AbortSignal): Promise<void> {
@@ -125,8 +126,8 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
 
   /**
    * Group commit: a chunk counts as done only after an fdatasync that started after its write,
-   * then one SQLite transaction records every chunk that sync covered. With a window of 8, one
-   * pair of fsyncs serves several chunks instead of two per chunk.
+   * then one SQLite transaction records every chunk that sync covered: one pair of fsyncs serves
+   * every chunk written while the previous pair ran, instead of two per chunk.
    */
   function createCommitter(fh: FileHandle, sha256: string): (idx: number) => Promise<void> {
     let pending: number[] = [];
@@ -161,7 +162,12 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
     };
   }
 
-  async function fetchChunk(fh: FileHandle, commit: (idx: number) => Promise<void>, req: FetchRequest, idx: number, onDone: (len: number) => void): Promise<void> {
+  /**
+   * `commit` is not awaited here: the next chunk request goes out as soon as this chunk's bytes are
+   * written (so at most `window` chunks sit in memory), while the fdatasync + SQLite record runs
+   * behind. Waiting for it put a disk flush into every chunk's round trip.
+   */
+  async function fetchChunk(fh: FileHandle, commit: (idx: number) => void, req: FetchRequest, idx: number, onDone: (len: number) => void): Promise<void> {
     const { sha256, size } = req.artifact;
     const offset = idx * chunkBytes;
     const length = Math.min(chunkBytes, size - offset);
@@ -172,10 +178,10 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
         const data = await requestChunk(sha256, offset, length, size, req.signal);
         try {
           await fh.write(data, 0, data.length, offset);
-          await commit(idx);
         } catch (err) {
           throw diskFullError(err, req.path);
         }
+        commit(idx);
         onDone(length);
         return;
       } catch (err) {
@@ -224,6 +230,8 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
   async function fetchInto(outer: FetchRequest): Promise<void> {
     // The first failed chunk stops its siblings: with a full disk they would only fail the same way.
     const stop = new AbortController();
+    // Each chunk in flight listens for the abort (its request and its wait for the broker).
+    setMaxListeners(2 * window + 10, stop.signal);
     const onOuterAbort = (): void => stop.abort(outer.signal.reason);
     if (outer.signal.aborted) onOuterAbort();
     else outer.signal.addEventListener('abort', onOuterAbort, { once: true });
@@ -270,7 +278,18 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
           bytes += len;
           req.onProgress?.(bytes, size);
         };
-        const commit = createCommitter(fh, sha256);
+        const committer = createCommitter(fh, sha256);
+        const syncing = new Set<Promise<void>>();
+        let syncError: Error | undefined;
+        const commit = (idx: number): void => {
+          const done: Promise<void> = committer(idx)
+            .catch((err: unknown) => {
+              syncError ??= diskFullError(err, req.path) as Error;
+              if (!stop.signal.aborted) stop.abort(syncError);
+            })
+            .finally(() => syncing.delete(done));
+          syncing.add(done);
+        };
         const worker = async (): Promise<void> => {
           try {
             for (let idx = missing[next++]; idx !== undefined; idx = missing[next++]) await fetchChunk(fh, commit, req, idx, onDone);
@@ -281,6 +300,9 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
         };
         const workers = Array.from({ length: Math.min(window, missing.length) }, () => worker());
         const results = await Promise.allSettled(workers);
+        // Every chunk written must be synced and recorded before the download counts as complete.
+        while (syncing.size) await Promise.all(syncing);
+        if (syncError) throw syncError;
         const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw stop.signal.aborted ? stop.signal.reason : failed.reason;
         store.completeDownload(sha256);

@@ -110,6 +110,9 @@ export function createMqttSession({ config, logger, agentVersion }: CreateMqttSe
       client.on('message', dispatch);
       client.on('connect', (connack) => {
         attempt = 0;
+        // mqtt.js leaves Nagle on: a chunk request written right after a PUBACK then waits for the
+        // broker's delayed ACK, 40 ms per artifact chunk. A WebSocket stream has no such switch.
+        (client?.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
         log.info({ sessionPresent: connack.sessionPresent }, 'connected to the broker');
         const c = client;
         if (!c) return;

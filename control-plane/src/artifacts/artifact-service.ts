@@ -1,8 +1,9 @@
-import { EdgefleetError, encodeArtifactChunk, type ArtifactChunkHeader, type DesiredState, type ErrorCode } from '@edgefleet/shared';
+import { EdgefleetError, allocArtifactChunkFrame, encodeArtifactChunk, type ArtifactChunkHeader, type DesiredState, type ErrorCode } from '@edgefleet/shared';
 import type { Logger } from 'pino';
 import type { DeviceBus } from '../broker/device-bus.js';
 import type { Store } from '../store/store.js';
 import type { ArtifactStore } from './artifact-store.js';
+import { createOpenArtifacts } from './open-artifacts.js';
 
 /** True when the device's desired state names this digest (as a model artifact or its golden input). */
 export function desiredStateAllows(state: DesiredState | undefined, sha256: string): boolean {
@@ -14,7 +15,7 @@ export function desiredStateAllows(state: DesiredState | undefined, sha256: stri
  * Range endpoint: a device gets an artifact only while its desired state contains it.
  * Returns the size or throws ARTIFACT_FORBIDDEN / ARTIFACT_NOT_FOUND.
  */
-export async function authoriseArtifact(store: Store, artifacts: ArtifactStore, deviceId: string, sha256: string): Promise<number> {
+export async function authoriseArtifact(store: Store, artifacts: Pick<ArtifactStore, 'size'>, deviceId: string, sha256: string): Promise<number> {
   if (!desiredStateAllows(await store.desired.get(deviceId), sha256)) {
     throw new EdgefleetError('ARTIFACT_FORBIDDEN', `device ${deviceId} has no desired model with artifact ${sha256}`);
   }
@@ -51,12 +52,16 @@ export interface ArtifactServiceOptions {
   onRefused?: (deviceId: string, code: ErrorCode) => void;
 }
 
-/** Answers `artifact-requests` with `artifact-chunks` frames, streamed from disk one chunk at a time. */
+/**
+ * Answers `artifact-requests` with `artifact-chunks` frames, each read from the (kept open) file
+ * straight into the frame that is published.
+ */
 export function startArtifactService(options: ArtifactServiceOptions): ArtifactService {
   const { store, artifacts, bus, logger } = options;
   const maxInFlight = options.maxInFlight ?? 16;
   const maxQueued = options.maxQueued ?? 4096;
   const stats = { chunksServed: 0, bytesServed: 0, refused: 0, dropped: 0 };
+  const files = createOpenArtifacts(artifacts);
   const queue: (() => Promise<void>)[] = [];
   let inFlight = 0;
   let closed = false;
@@ -87,16 +92,19 @@ export function startArtifactService(options: ArtifactServiceOptions): ArtifactS
       const header: ArtifactChunkHeader = { requestId: request.requestId, sha256: request.sha256, offset: request.offset, total: 0 };
       let frame: Buffer;
       try {
-        const size = await authoriseArtifact(store, artifacts, deviceId, request.sha256);
+        const size = await authoriseArtifact(store, files, deviceId, request.sha256);
         header.total = size;
         if (request.offset >= size && !(size === 0 && request.offset === 0)) {
           throw new EdgefleetError('ARTIFACT_RANGE_INVALID', `offset ${request.offset} is past the end of ${request.sha256} (${size} bytes)`);
         }
-        const data = await artifacts.read(request.sha256, request.offset, Math.min(request.length, size - request.offset));
-        frame = encodeArtifactChunk(header, data);
+        const length = Math.min(request.length, size - request.offset);
+        const slot = allocArtifactChunkFrame(header, length);
+        const read = await files.readInto(request.sha256, slot.data, request.offset);
+        if (read !== length) throw new EdgefleetError('ARTIFACT_NOT_FOUND', `artifact ${request.sha256} gave ${read} of ${length} bytes at ${request.offset}`);
+        frame = slot.frame;
         stats.chunksServed++;
-        stats.bytesServed += data.length;
-        options.onChunk?.(deviceId, data.length);
+        stats.bytesServed += length;
+        options.onChunk?.(deviceId, length);
       } catch (err) {
         const error = err instanceof EdgefleetError ? err : new EdgefleetError('INTERNAL', 'artifact read failed', { cause: err });
         stats.refused++;
@@ -117,6 +125,7 @@ export function startArtifactService(options: ArtifactServiceOptions): ArtifactS
       off();
       queue.length = 0;
       if (inFlight > 0) await new Promise<void>((resolve) => (idle = resolve));
+      await files.close();
     },
   };
 }

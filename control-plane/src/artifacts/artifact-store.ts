@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, createWriteStream, type ReadStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -13,8 +13,6 @@ export interface ArtifactStore {
   /** Size in bytes, or undefined when not stored. */
   size(sha256: string): Promise<number | undefined>;
   path(sha256: string): string;
-  /** Reads at most `length` bytes from `offset` (fewer at the end of the file). */
-  read(sha256: string, offset: number, length: number): Promise<Buffer>;
   createReadStream(sha256: string, range?: { start: number; end: number }): ReadStream;
   remove(sha256: string): Promise<void>;
 }
@@ -62,16 +60,6 @@ export async function createArtifactStore(dataDir: string): Promise<ArtifactStor
       }
     },
     path: pathOf,
-    async read(sha256, offset, length) {
-      const handle = await open(pathOf(sha256), 'r');
-      try {
-        const buffer = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(buffer, 0, length, offset);
-        return buffer.subarray(0, bytesRead);
-      } finally {
-        await handle.close();
-      }
-    },
     createReadStream(sha256, range) {
       return createReadStream(pathOf(sha256), range ? { start: range.start, end: range.end, highWaterMark: 256 * 1024 } : { highWaterMark: 256 * 1024 });
     },

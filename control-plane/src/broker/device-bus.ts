@@ -102,6 +102,11 @@ export async function connectDeviceBus(options: DeviceBusOptions): Promise<Devic
   } catch (cause) {
     throw new EdgefleetError('BROKER_UNREACHABLE', `cannot connect to the MQTT broker at ${options.url}: ${(cause as Error).message}`, { cause });
   }
+  // mqtt.js leaves Nagle on; small packets (PUBACKs, replies) written back to back then wait for
+  // the broker's delayed ACK (40 ms). Set again on every reconnect's new socket.
+  const noDelay = (): void => (client.stream as { setNoDelay?: (on: boolean) => void } | undefined)?.setNoDelay?.(true);
+  noDelay();
+  client.on('connect', noDelay);
   client.on('error', (err) => logger.warn({ err: err.message }, 'MQTT client error'));
   client.on('offline', () => logger.warn('MQTT connection to the broker lost; reconnecting'));
   // With shared subscriptions each message reaches one replica, and that replica acks it.

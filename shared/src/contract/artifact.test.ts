@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeArtifactChunk, encodeArtifactChunk, MAX_CHUNK_BYTES } from './artifact.js';
+import { allocArtifactChunkFrame, decodeArtifactChunk, encodeArtifactChunk, MAX_CHUNK_BYTES } from './artifact.js';
 
 const sha = 'c'.repeat(64);
 
@@ -10,6 +10,14 @@ describe('artifact chunk frames', () => {
     const decoded = decodeArtifactChunk(frame);
     expect(decoded.header).toEqual({ requestId: 'r1', sha256: sha, offset: 4096, total: 8192 });
     expect(decoded.data.equals(data)).toBe(true);
+  });
+
+  it('lets the data be filled in place and decodes like an encoded frame', () => {
+    const header = { requestId: 'r3', sha256: sha, offset: 8, total: 12 };
+    const { frame, data } = allocArtifactChunkFrame(header, 4);
+    data.set([9, 8, 7, 6]);
+    expect(frame.equals(encodeArtifactChunk(header, Buffer.from([9, 8, 7, 6])))).toBe(true);
+    expect(decodeArtifactChunk(frame).data).toEqual(Buffer.from([9, 8, 7, 6]));
   });
 
   it('carries an error without data', () => {

@@ -34,10 +34,22 @@ export interface ArtifactChunk {
  * Raw bytes avoid base64's 33 % overhead on the biggest thing we send.
  */
 export function encodeArtifactChunk(header: ArtifactChunkHeader, data: Buffer = Buffer.alloc(0)): Buffer {
+  const { frame, data: slot } = allocArtifactChunkFrame(header, data.length);
+  data.copy(slot);
+  return frame;
+}
+
+/**
+ * A frame whose header is written and whose `data` (a view into `frame`) is left for the caller
+ * to fill, e.g. by reading the file straight into it: the control plane then never copies a
+ * chunk's bytes between reading them and handing them to the socket.
+ */
+export function allocArtifactChunkFrame(header: ArtifactChunkHeader, dataLength: number): { frame: Buffer; data: Buffer } {
   const json = Buffer.from(JSON.stringify(header), 'utf8');
-  const prefix = Buffer.allocUnsafe(4);
-  prefix.writeUInt32BE(json.length, 0);
-  return Buffer.concat([prefix, json, data]);
+  const frame = Buffer.allocUnsafe(4 + json.length + dataLength);
+  frame.writeUInt32BE(json.length, 0);
+  json.copy(frame, 4);
+  return { frame, data: frame.subarray(4 + json.length) };
 }
 
 const MAX_HEADER_BYTES = 4096;

@@ -49,6 +49,8 @@ async function connectMqtt(job: DownloadJob): Promise<MqttClient[]> {
       ...(await Promise.all(
         wave.map(async (d) => {
           const c = await mqtt.connectAsync(job.brokerUrl, { clientId: d.id, username: d.id, password: d.secret, reconnectPeriod: 0, connectTimeout: 60_000, clean: true });
+          // As the agent's session does: Nagle would hold each chunk request for the broker's delayed ACK.
+          (c.stream as { setNoDelay?: (on: boolean) => void }).setNoDelay?.(true);
           await c.subscribeAsync(deviceTopic(d.id, 'artifact-chunks'), { qos: 1 });
           return c;
         }),
