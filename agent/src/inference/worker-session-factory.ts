@@ -49,11 +49,15 @@ function fromWire(t: WireTensor): Tensor {
  * ArrayBuffers of the tensors whose holder gave them up (`transfer`), each once (two inputs may be
  * views of one request body). Everything else is structured-cloned: the caller keeps reading it
  * (e.g. warm-up inputs reused across EP candidates). Node copies a pooled Buffer's memory instead
- * of detaching the pool, so a small body that came from the pool is safe too.
+ * of detaching the pool, so a small body that came from the pool is safe too. Empty buffers stay
+ * out: a detached one in the transfer list makes Node drop the message without an error (the run
+ * would wait for its timeout), while cloning it throws at once.
  */
 function givenUpBuffers(inputs: readonly Tensor[]): ArrayBuffer[] {
   const buffers = new Set<ArrayBuffer>();
-  for (const t of inputs) if (t.transfer === true && ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer) buffers.add(t.data.buffer);
+  for (const t of inputs) {
+    if (t.transfer === true && ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer && t.data.buffer.byteLength > 0) buffers.add(t.data.buffer);
+  }
   return [...buffers];
 }
 

@@ -51,7 +51,7 @@ parentPort.on('message', async (msg) => {
       for (const name of Object.keys(results)) {
         const t = results[name];
         outputs.push({ name, type: t.type, dims: Array.from(t.dims), data: t.data });
-        if (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer) moved.add(t.data.buffer);
+        if (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer && t.data.buffer.byteLength > 0) moved.add(t.data.buffer);
       }
       // Output tensors are this worker's own and dropped after the post: move them, don't copy.
       parentPort.postMessage({ type: 'result', id: msg.id, outputs, computeMs }, [...moved]);
