@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { createInferenceRuntime, createNodeHardwarePort, createWorkerSessionFactory, detectHardware, type ModelSession } from '@edgefleet/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelSha256, sumDiffModel, tmpDataDir, writeModelFile, type TmpDir } from '../helpers/index.js';
+import { sumDiffModel, tmpDataDir, writeModelFile, type TmpDir } from '../helpers/index.js';
 
 /**
  * Tensors cross to the inference worker_thread by transfer only when their holder gave them up

@@ -8,13 +8,4 @@
  */
 export { createApiServer, type ApiServer, type CreateApiServerOptions } from './server.js';
 export { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
-export {
-  kserveInfer,
-  kserveInferRequestSchema,
-  splitBinaryBody,
-  type KserveInferOptions,
-  type KserveInferReply,
-  type KserveInferRequest,
-  type KserveInferResponse,
-  type KserveOutputTensor,
-} from './kserve-infer.js';
+export { kserveInfer, splitBinaryBody, type KserveInferOptions, type KserveInferReply } from './kserve-infer.js';

@@ -1,46 +1,13 @@
-import { z } from 'zod';
-import { EdgefleetError } from '@edgefleet/shared';
+import { EdgefleetError, kserveInferRequestSchema, type KserveInferRequest, type KserveInferResponse, type KserveOutputTensor } from '@edgefleet/shared';
 import { elementCount, fromRawBytes, isKserveDatatype, toJsonValues, toRawBytes } from '../inference/datatypes.js';
 import type { InferenceRuntime, InferResult, Tensor } from '../inference/runtime-port.js';
 
 /**
- * KServe Open Inference Protocol v2 `infer`, with Triton's binary tensor extension: the body is a
- * JSON header of `Inference-Header-Content-Length` bytes followed by the raw tensors of inputs that
- * carry `parameters.binary_data_size`, in input order. Shared by the HTTP API and the MQTT `infer`
- * command (JSON only there).
+ * KServe Open Inference Protocol v2 `infer` (bodies: kserve.ts in @edgefleet/shared), with Triton's
+ * binary tensor extension: the body is a JSON header of `Inference-Header-Content-Length` bytes
+ * followed by the raw tensors of inputs that carry `parameters.binary_data_size`, in input order.
+ * Shared by the HTTP API and the MQTT `infer` command (JSON only there).
  */
-const parametersSchema = z.record(z.string(), z.unknown()).optional();
-
-const inputSchema = z.object({
-  name: z.string().min(1),
-  shape: z.array(z.number().int().nonnegative()),
-  datatype: z.string().min(1),
-  parameters: parametersSchema,
-  data: z.unknown().optional(),
-});
-
-export const kserveInferRequestSchema = z.object({
-  id: z.string().optional(),
-  parameters: parametersSchema,
-  inputs: z.array(inputSchema).min(1),
-  outputs: z.array(z.object({ name: z.string().min(1), parameters: parametersSchema })).optional(),
-});
-export type KserveInferRequest = z.infer<typeof kserveInferRequestSchema>;
-
-export interface KserveOutputTensor {
-  name: string;
-  datatype: string;
-  shape: number[];
-  data?: unknown[];
-  parameters?: { binary_data_size: number };
-}
-
-export interface KserveInferResponse {
-  model_name: string;
-  model_version: string;
-  id?: string;
-  outputs: KserveOutputTensor[];
-}
 
 export interface KserveInferReply {
   /** The JSON response (binary outputs carry `parameters.binary_data_size` and no data). */

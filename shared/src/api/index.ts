@@ -1,6 +1,7 @@
 /**
- * REST bodies shared by the control plane's server, its CLI and its dashboard.
- * Each resource gets its own file here (devices.ts, models.ts, tokens.ts, rollouts.ts, telemetry.ts).
+ * REST bodies shared by the control plane's server, its CLI and its dashboard, and the agent's
+ * local serving API (kserve.ts). Each resource gets its own file here (devices.ts, models.ts,
+ * tokens.ts, rollouts.ts, telemetry.ts, kserve.ts).
  */
 export {};
 export * from './rollouts.js';
@@ -9,3 +10,4 @@ export * from './devices.js';
 export * from './models.js';
 export * from './tokens.js';
 export * from './telemetry.js';
+export * from './kserve.js';
