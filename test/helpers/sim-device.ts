@@ -132,6 +132,8 @@ export class SimDevice {
         reject(err);
       });
     });
+    // Not `acks`: a simulated device keeps no outbox, so the control plane's acks would change nothing
+    // here, and leaving them unsubscribed spares the broker delivering one per event and batch.
     await client.subscribeAsync([this.topic('desired'), this.topic('commands'), this.topic('artifact-chunks')], { qos: 1 });
     if (this.opts.telemetryIntervalMs > 0) {
       // Spread the fleet over the interval as real devices booted at different times are.

@@ -5,13 +5,15 @@
  * @example (in createAgent, after the store, session and window hub exist)
  *   const inference = createInferenceAccumulator();
  *   windows.subscribe((w) => inference.add(w));
+ *   const acks = createAckReceiver({ session, outbox, logger });    // agent/src/mqtt: the control plane's end-to-end acks
  *   const sender = createOutboxSender({ outbox, transport: createSessionTransport(session), kinds: [TELEMETRY_KIND],
- *     batchLimit: config.telemetry.flushBatchLimit, budgetBytesPerHour: config.telemetry.budgetBytesPerHour });
+ *     batchLimit: config.telemetry.flushBatchLimit, budgetBytesPerHour: config.telemetry.budgetBytesPerHour,
+ *     acks: { source: acks, window: config.outbox.window, ackTimeoutMs: config.outbox.ackTimeoutMs } });
  *   const collector = createTelemetryCollector({
  *     schedule: config.telemetry.schedule, scheduler: createCronScheduler(), inference, self: createSelfMetrics(),
  *     metrics: createSystemMetricsSource({ diskPath: config.dataDir, nvidiaSmi: !profile.jetson }),
  *     outbox: createTelemetryOutbox({ deviceId, db, outbox, counters: store, maxBatches: config.telemetry.outboxMaxBatches }), sender });
- *   session.onConnect(() => void sender.flush());
+ *   session.onConnect(() => void sender.reconnected());   // unacknowledged batches go again on a new connection
  *   collector.start();                              // stop: await collector.stop() before session.close()
  */
 export { createAgentTelemetry, type AgentTelemetry, type AgentTelemetryDeps } from './agent-telemetry.js';

@@ -32,7 +32,7 @@ export interface TelemetryOutbox {
   enqueue(content: { samples: DeviceSample[]; inference: InferenceWindow[] }, sentAt: Date): TelemetryBatch;
   /** Cumulative drops since the data dir was created. */
   dropped(): DropCounts;
-  /** Telemetry batches waiting for a PUBACK. */
+  /** Telemetry batches not yet acknowledged by the control plane (sent or not). */
   pending(): number;
 }
 
