@@ -294,9 +294,18 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
     if (tickQueued || state !== 'running') return;
     tickQueued = true;
     setImmediate(() => {
-      tickQueued = false;
-      if (state !== 'running') return;
-      serial(pass).catch((err: unknown) => {
+      if (state !== 'running') {
+        tickQueued = false;
+        return;
+      }
+      // Stays queued until the pass starts: it runs after everything already on the chain, so the
+      // events that finish meanwhile need no pass of their own (at 10,000 devices each pass lists
+      // the fleet, and one per event kept the loop busy; issue 10).
+      const queuedPass = async (): Promise<void> => {
+        tickQueued = false;
+        await pass();
+      };
+      serial(queuedPass).catch((err: unknown) => {
         try {
           options.onError?.(err);
         } catch {

@@ -31,28 +31,99 @@ export interface DeviceRow {
   reportedAt?: string | undefined;
 }
 
-function deviceFromRow(r: Record<string, unknown>): DeviceRow {
+/**
+ * Parses a JSON column once per distinct text per device. The rollout engine lists the whole fleet on
+ * every pass; re-parsing 10,000 unchanged reported states with zod each time was its largest cost
+ * (issue 10). The text is compared in full, so a changed row is always parsed (and validated) again.
+ * Callers must not mutate the returned values: they are shared between reads.
+ */
+function createParseCache<T>(parse: (v: unknown) => T) {
+  const cache = new Map<string, { text: string; value: T }>();
   return {
-    id: String(r.id),
-    secretHash: String(r.secret_hash),
-    tags: json(r.tags, (v) => deviceTagsSchema.parse(v)),
-    createdAt: String(r.created_at),
-    status: String(r.status) as DeviceRow['status'],
-    lastSeen: opt(r.last_seen),
-    agentVersion: opt(r.agent_version),
-    reported: r.reported ? json(r.reported, (v) => reportedStateSchema.parse(v)) : undefined,
-    reportedAt: opt(r.reported_at),
+    get(id: string, text: unknown): T {
+      const raw = str(text);
+      const hit = cache.get(id);
+      if (hit?.text === raw) return hit.value;
+      const value = json(raw, parse);
+      cache.set(id, { text: raw, value });
+      return value;
+    },
+    delete: (id: string) => cache.delete(id),
+  };
+}
+
+/**
+ * The fleet listing kept in memory on SQLite, where this repository is the file's only writer (one
+ * control-plane process owns it): each write marks its device, and list() re-reads only marked rows.
+ * The rollout engine lists the fleet on every pass, and reading 10,000 rows with their reported
+ * states each time was a third of a pass (issue 10). On PostgreSQL several replicas write, so the
+ * table is always read (undefined here).
+ */
+function createFleetListing(db: SqlDatabase, fromRow: (r: Record<string, unknown>) => DeviceRow) {
+  if (db.dialect !== 'sqlite') return undefined;
+  let rows: Map<string, DeviceRow> | undefined;
+  let sorted: DeviceRow[] | undefined;
+  const dirty = new Set<string>();
+  return {
+    touched(id: string): void {
+      dirty.add(id);
+    },
+    async list(): Promise<DeviceRow[]> {
+      if (!rows) {
+        dirty.clear();
+        const all = (await db.all('SELECT * FROM devices ORDER BY id')).map(fromRow);
+        rows = new Map(all.map((d) => [d.id, d]));
+        sorted = all;
+      } else if (dirty.size) {
+        // Cleared before reading: a write landing meanwhile marks its row again for the next list().
+        const ids = [...dirty];
+        dirty.clear();
+        const map = rows;
+        for (let i = 0; i < ids.length; i += 500) {
+          const chunk = ids.slice(i, i + 500);
+          const fresh = (await db.all(`SELECT * FROM devices WHERE id IN (${chunk.map(() => '?').join(',')})`, chunk)).map(fromRow);
+          const found = new Set(fresh.map((d) => d.id));
+          if (chunk.some((id) => !found.has(id) || !map.has(id))) sorted = undefined;
+          for (const id of chunk) if (!found.has(id)) map.delete(id);
+          for (const d of fresh) map.set(d.id, d);
+        }
+        if (sorted) sorted = sorted.filter((d) => map.has(d.id)).map((d) => map.get(d.id) as DeviceRow);
+      }
+      sorted ??= [...rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+      return [...sorted];
+    },
   };
 }
 
 export function createDeviceRepository(db: SqlDatabase) {
+  const tags = createParseCache((v) => deviceTagsSchema.parse(v));
+  const reported = createParseCache((v) => reportedStateSchema.parse(v));
+  const deviceFromRow = (r: Record<string, unknown>): DeviceRow => {
+    const id = String(r.id);
+    return {
+      id,
+      secretHash: String(r.secret_hash),
+      tags: tags.get(id, r.tags),
+      createdAt: String(r.created_at),
+      status: String(r.status) as DeviceRow['status'],
+      lastSeen: opt(r.last_seen),
+      agentVersion: opt(r.agent_version),
+      reported: r.reported ? reported.get(id, r.reported) : undefined,
+      reportedAt: opt(r.reported_at),
+    };
+  };
+  const listing = createFleetListing(db, deviceFromRow);
   return {
     async insert(rows: readonly { id: string; secretHash: string; tags: DeviceTags; createdAt: string }[]): Promise<void> {
-      await db.transaction(async (tx) => {
-        for (const d of rows) {
-          await tx.run("INSERT INTO devices (id, secret_hash, tags, created_at, status) VALUES (?, ?, ?, ?, 'never-seen')", [d.id, d.secretHash, JSON.stringify(d.tags), d.createdAt]);
-        }
-      });
+      try {
+        await db.transaction(async (tx) => {
+          for (const d of rows) {
+            await tx.run("INSERT INTO devices (id, secret_hash, tags, created_at, status) VALUES (?, ?, ?, ?, 'never-seen')", [d.id, d.secretHash, JSON.stringify(d.tags), d.createdAt]);
+          }
+        });
+      } finally {
+        for (const d of rows) listing?.touched(d.id);
+      }
     },
     async get(id: string): Promise<DeviceRow | undefined> {
       const row = await db.get('SELECT * FROM devices WHERE id = ?', [id]);
@@ -64,19 +135,34 @@ export function createDeviceRepository(db: SqlDatabase) {
       return rows.map((r) => r.id);
     },
     async list(): Promise<DeviceRow[]> {
+      if (listing) return await listing.list();
       return (await db.all('SELECT * FROM devices ORDER BY id')).map(deviceFromRow);
     },
     async remove(id: string): Promise<boolean> {
-      return await db.transaction(async (tx) => {
-        await tx.run('DELETE FROM desired_states WHERE device_id = ?', [id]);
-        return (await tx.run('DELETE FROM devices WHERE id = ?', [id])).changes > 0;
-      });
+      tags.delete(id);
+      reported.delete(id);
+      try {
+        return await db.transaction(async (tx) => {
+          await tx.run('DELETE FROM desired_states WHERE device_id = ?', [id]);
+          return (await tx.run('DELETE FROM devices WHERE id = ?', [id])).changes > 0;
+        });
+      } finally {
+        listing?.touched(id);
+      }
     },
     async setPresence(id: string, status: 'online' | 'offline', at: string, agentVersion?: string): Promise<void> {
-      await db.run('UPDATE devices SET status = ?, last_seen = ?, agent_version = COALESCE(?, agent_version) WHERE id = ?', [status, at, agentVersion ?? null, id]);
+      try {
+        await db.run('UPDATE devices SET status = ?, last_seen = ?, agent_version = COALESCE(?, agent_version) WHERE id = ?', [status, at, agentVersion ?? null, id]);
+      } finally {
+        listing?.touched(id);
+      }
     },
     async setReported(id: string, reported: ReportedState, at: string): Promise<void> {
-      await db.run('UPDATE devices SET reported = ?, reported_at = ?, last_seen = ?, agent_version = ? WHERE id = ?', [JSON.stringify(reported), at, at, reported.agentVersion, id]);
+      try {
+        await db.run('UPDATE devices SET reported = ?, reported_at = ?, last_seen = ?, agent_version = ? WHERE id = ?', [JSON.stringify(reported), at, at, reported.agentVersion, id]);
+      } finally {
+        listing?.touched(id);
+      }
     },
   };
 }
