@@ -1,18 +1,24 @@
 import { execFile } from 'node:child_process';
 import { access, readFile } from 'node:fs/promises';
-import { arch as osArch } from 'node:os';
-import * as ort from 'onnxruntime-node';
-import si from 'systeminformation';
 import type { HardwarePort, OnnxruntimeInfo, SystemInfoSnapshot } from './hardware-port.js';
+import { runHardwareProbe, type ProbeResult } from './probe-process.js';
 
 export interface NodeHardwarePortOptions {
   /** Per-command deadline (nvidia-smi can hang for seconds when the driver is wedged). @default 5000 */
   commandTimeoutMs?: number;
+  /** Deadline of the one-off probe process (loading the onnxruntime binding from an SD card is slow). @default 30000 */
+  probeTimeoutMs?: number;
 }
 
-/** The real HardwarePort: files, commands, systeminformation and the onnxruntime-node binding. */
+/**
+ * The real HardwarePort: files, commands, and what systeminformation and the onnxruntime-node
+ * binding report, read by one probe process shared by systemInfo() and onnxruntime() so neither
+ * library is loaded into the agent (probe-process.ts says why).
+ */
 export function createNodeHardwarePort(options: NodeHardwarePortOptions = {}): HardwarePort {
   const timeout = options.commandTimeoutMs ?? 5000;
+  let probe: Promise<ProbeResult> | undefined;
+  const probed = (): Promise<ProbeResult> => (probe ??= runHardwareProbe({ timeoutMs: options.probeTimeoutMs ?? 30_000 }));
   return {
     async readFile(path) {
       try {
@@ -33,16 +39,10 @@ export function createNodeHardwarePort(options: NodeHardwarePortOptions = {}): H
       return found.filter((p): p is string => p !== undefined);
     },
     async systemInfo(): Promise<SystemInfoSnapshot> {
-      const [cpu, mem, os] = await Promise.all([si.cpu(), si.mem(), si.osInfo()]);
-      return {
-        cpu: { model: [cpu.manufacturer, cpu.brand].filter(Boolean).join(' ').trim() || 'unknown', cores: cpu.cores, physicalCores: cpu.physicalCores || cpu.cores },
-        arch: os.arch || osArch(),
-        memoryBytes: mem.total,
-        os: { platform: os.platform, distro: os.distro, release: os.release, kernel: os.kernel },
-      };
+      return (await probed()).systemInfo;
     },
     async onnxruntime(): Promise<OnnxruntimeInfo> {
-      return { version: ort.env.versions.common, backends: ort.listSupportedBackends().map((b) => ({ name: b.name, bundled: b.bundled })) };
+      return (await probed()).onnxruntime;
     },
   };
 }
