@@ -2,13 +2,14 @@
  * A rig for agent fault cases: a plain broker, the test artifact responder, a signing key and an
  * observer that records every reported state, deployment event and command result per device.
  * The agents are real processes (test/helpers/agent-process.ts); the rig only plays the control
- * plane's part of the contract (publish desired, serve chunks, send commands).
+ * plane's part of the contract (publish desired, serve chunks, send commands, ack recorded events).
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   allDevicesFilter,
   commandResultSchema,
+  deliveryAckSchema,
   deploymentEventSchema,
   desiredStateSchema,
   deviceTopic,
@@ -71,7 +72,12 @@ export async function startAgentRig(): Promise<AgentRig> {
     try {
       const json: unknown = JSON.parse(payload.toString('utf8'));
       if (parsed.channel === 'reported') rec.reports.push(reportedStateSchema.parse(json));
-      else if (parsed.channel === 'events') rec.events.push(deploymentEventSchema.parse(json));
+      else if (parsed.channel === 'events') {
+        const event = deploymentEventSchema.parse(json);
+        rec.events.push(event);
+        // Recorded is stored here: ack it end to end as the control plane does, or the agent keeps it (issue 10).
+        observer.publish(deviceTopic(parsed.deviceId, 'acks'), encodePayload(deliveryAckSchema, { channel: 'events', seqs: [event.seq] }), { qos: 1 });
+      }
       else if (parsed.channel === 'command-results') {
         const result = commandResultSchema.parse(json);
         rec.results.set(result.id, result);
