@@ -21,6 +21,7 @@ import {
   type WaveState,
 } from '@edgefleet/shared';
 import { z } from 'zod';
+import { createRowListing, type RowListing } from '../store/row-listing.js';
 import type { SqlDatabase, SqlValue } from '../store/sql-database.js';
 
 export const ROLLOUT_MIGRATIONS: readonly string[] = [
@@ -210,7 +211,27 @@ export type RolloutPatch = Partial<{ [K in keyof RolloutRow]: RolloutRow[K] | nu
 export type WavePatch = Partial<{ [K in keyof WaveRow]: WaveRow[K] | null }>;
 export type DevicePatch = Partial<{ [K in keyof DeviceRow]: DeviceRow[K] | null }>;
 
+const byWaveThenId = (a: DeviceRow, b: DeviceRow): number => a.wave - b.wave || (a.deviceId < b.deviceId ? -1 : a.deviceId > b.deviceId ? 1 : 0);
+
 export function createRolloutStore(db: SqlDatabase) {
+  // A rollout's devices stay in memory on SQLite (this process is the file's only writer): every
+  // pass reads all of them, and re-reading 10,000 rows each time was the largest part of a pass at
+  // fleet scale (issue 10). PostgreSQL may have other writers, so there the table is always read.
+  const listings = new Map<string, RowListing<DeviceRow>>();
+  const listingOf = (rolloutId: string): RowListing<DeviceRow> | undefined => {
+    if (db.dialect !== 'sqlite') return undefined;
+    let listing = listings.get(rolloutId);
+    if (!listing) {
+      listing = createRowListing({
+        loadAll: async () => (await db.all('SELECT * FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id', [rolloutId])).map(deviceFrom),
+        loadSome: async (ids) => (await db.all(`SELECT * FROM rollout_devices WHERE rollout_id = ? AND device_id IN (${ids.map(() => '?').join(',')})`, [rolloutId, ...ids])).map(deviceFrom),
+        keyOf: (d) => d.deviceId,
+        compare: byWaveThenId,
+      });
+      listings.set(rolloutId, listing);
+    }
+    return listing;
+  };
   return {
     db,
     transaction: <T>(fn: () => Promise<T>): Promise<T> => db.transaction(() => fn()),
@@ -244,12 +265,19 @@ export function createRolloutStore(db: SqlDatabase) {
     },
 
     async insertDevice(row: DeviceRow): Promise<void> {
-      await db.run(
-        'INSERT INTO rollout_devices (rollout_id, device_id, wave, state, error_code, reason, notify_count, entered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-        [row.rolloutId, row.deviceId, row.wave, row.state, row.errorCode ?? null, row.reason ?? null, row.notifyCount, row.enteredAt, row.updatedAt],
-      );
+      try {
+        await db.run(
+          'INSERT INTO rollout_devices (rollout_id, device_id, wave, state, error_code, reason, notify_count, entered_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [row.rolloutId, row.deviceId, row.wave, row.state, row.errorCode ?? null, row.reason ?? null, row.notifyCount, row.enteredAt, row.updatedAt],
+        );
+      } finally {
+        listings.get(row.rolloutId)?.touched(row.deviceId);
+      }
     },
+    /** Sorted by wave, then device id. The rows may be shared between calls: never mutate them. */
     async getDevices(rolloutId: string): Promise<DeviceRow[]> {
+      const listing = listingOf(rolloutId);
+      if (listing) return await listing.list();
       return (await db.all('SELECT * FROM rollout_devices WHERE rollout_id = ? ORDER BY wave, device_id', [rolloutId])).map(deviceFrom);
     },
     async getDevice(rolloutId: string, deviceId: string): Promise<DeviceRow | undefined> {
@@ -266,7 +294,11 @@ export function createRolloutStore(db: SqlDatabase) {
       return row?.id;
     },
     async updateDevice(rolloutId: string, deviceId: string, patch: DevicePatch): Promise<void> {
-      await update(db, 'rollout_devices', { ...patch, previous: patch.previous === null ? 'null' : patch.previous }, 'rollout_id = ? AND device_id = ?', [rolloutId, deviceId]);
+      try {
+        await update(db, 'rollout_devices', { ...patch, previous: patch.previous === null ? 'null' : patch.previous }, 'rollout_id = ? AND device_id = ?', [rolloutId, deviceId]);
+      } finally {
+        listings.get(rolloutId)?.touched(deviceId);
+      }
     },
 
     async appendEvent(rolloutId: string, at: number, type: string, data: Record<string, unknown>): Promise<RolloutEvent> {

@@ -12,6 +12,7 @@ import {
   type ModelVersionRecord,
   type ReportedState,
 } from '@edgefleet/shared';
+import { createRowListing } from './row-listing.js';
 import type { SqlDatabase } from './sql-database.js';
 
 /** Rows are parsed at the edge like any other input: a corrupted row fails loudly here, not deep inside. */
@@ -52,49 +53,6 @@ function createParseCache<T>(parse: (v: unknown) => T) {
   };
 }
 
-/**
- * The fleet listing kept in memory on SQLite, where this repository is the file's only writer (one
- * control-plane process owns it): each write marks its device, and list() re-reads only marked rows.
- * The rollout engine lists the fleet on every pass, and reading 10,000 rows with their reported
- * states each time was a third of a pass (issue 10). On PostgreSQL several replicas write, so the
- * table is always read (undefined here).
- */
-function createFleetListing(db: SqlDatabase, fromRow: (r: Record<string, unknown>) => DeviceRow) {
-  if (db.dialect !== 'sqlite') return undefined;
-  let rows: Map<string, DeviceRow> | undefined;
-  let sorted: DeviceRow[] | undefined;
-  const dirty = new Set<string>();
-  return {
-    touched(id: string): void {
-      dirty.add(id);
-    },
-    async list(): Promise<DeviceRow[]> {
-      if (!rows) {
-        dirty.clear();
-        const all = (await db.all('SELECT * FROM devices ORDER BY id')).map(fromRow);
-        rows = new Map(all.map((d) => [d.id, d]));
-        sorted = all;
-      } else if (dirty.size) {
-        // Cleared before reading: a write landing meanwhile marks its row again for the next list().
-        const ids = [...dirty];
-        dirty.clear();
-        const map = rows;
-        for (let i = 0; i < ids.length; i += 500) {
-          const chunk = ids.slice(i, i + 500);
-          const fresh = (await db.all(`SELECT * FROM devices WHERE id IN (${chunk.map(() => '?').join(',')})`, chunk)).map(fromRow);
-          const found = new Set(fresh.map((d) => d.id));
-          if (chunk.some((id) => !found.has(id) || !map.has(id))) sorted = undefined;
-          for (const id of chunk) if (!found.has(id)) map.delete(id);
-          for (const d of fresh) map.set(d.id, d);
-        }
-        if (sorted) sorted = sorted.filter((d) => map.has(d.id)).map((d) => map.get(d.id) as DeviceRow);
-      }
-      sorted ??= [...rows.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-      return [...sorted];
-    },
-  };
-}
-
 export function createDeviceRepository(db: SqlDatabase) {
   const tags = createParseCache((v) => deviceTagsSchema.parse(v));
   const reported = createParseCache((v) => reportedStateSchema.parse(v));
@@ -112,7 +70,17 @@ export function createDeviceRepository(db: SqlDatabase) {
       reportedAt: opt(r.reported_at),
     };
   };
-  const listing = createFleetListing(db, deviceFromRow);
+  // On SQLite this process is the file's only writer, so the fleet listing is kept in memory; on
+  // PostgreSQL several replicas write, so the table is always read.
+  const listing =
+    db.dialect === 'sqlite'
+      ? createRowListing({
+          loadAll: async () => (await db.all('SELECT * FROM devices ORDER BY id')).map(deviceFromRow),
+          loadSome: async (ids) => (await db.all(`SELECT * FROM devices WHERE id IN (${ids.map(() => '?').join(',')})`, ids)).map(deviceFromRow),
+          keyOf: (d) => d.id,
+          compare: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+        })
+      : undefined;
   return {
     async insert(rows: readonly { id: string; secretHash: string; tags: DeviceTags; createdAt: string }[]): Promise<void> {
       try {
