@@ -86,7 +86,7 @@ export function createAgentTelemetry(deps: AgentTelemetryDeps): AgentTelemetry {
       // A backlog from an outage (or from before a restart) goes out as soon as the link is back,
       // with whatever was published on the old connection and not acknowledged.
       deps.session.onConnect(() => {
-        if (!stopped) void sender.reconnected();
+        if (!stopped) sender.reconnected().catch((err: unknown) => logger.warn({ err }, 'telemetry flush after reconnect failed'));
       });
       collector.start();
     },

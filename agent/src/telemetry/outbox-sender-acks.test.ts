@@ -110,3 +110,37 @@ describe('outbox sender with end-to-end acks', () => {
     db.close();
   });
 });
+
+describe('outbox sender with end-to-end acks, store errors', () => {
+  it('an ack that triggers a flush while the store cannot be read does not reject unhandled', async () => {
+    const { db, outbox, telemetry } = open(100);
+    const seqs = [0, 1].map((i) => telemetry.enqueue(sample(i), new Date(i)).seq);
+    let failPeek = false;
+    const flaky: Outbox = {
+      ...outbox,
+      peek: (limit, kind) => {
+        if (failPeek) throw Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR' });
+        return outbox.peek(limit, kind);
+      },
+    };
+    const acks = ackSource(outbox);
+    const t = transport();
+    const sender = createOutboxSender({ outbox: flaky, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 1, ackTimeoutMs: 60_000 } });
+    await sender.flush();
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      failPeek = true;
+      acks.ack([seqs[0]!]);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(unhandled).toEqual([]);
+      failPeek = false;
+      await sender.flush();
+      expect(t.seqs).toEqual(seqs);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      db.close();
+    }
+  });
+});

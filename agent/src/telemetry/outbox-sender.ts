@@ -82,13 +82,14 @@ export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
   const spent: { at: number; bytes: number }[] = [];
   let running: Promise<FlushResult> | undefined;
   let again = false;
-  const inFlight = options.acks
-    ? createAckWindow({ limit: options.acks.window, ackTimeoutMs: options.acks.ackTimeoutMs, onExpired: () => void flush() })
-    : undefined;
+  // From timers and ack messages: a store error must not become an unhandled rejection that ends
+  // the agent; the collector's next flush reports it (its onError).
+  const kick = (): void => void flush().catch(() => undefined);
+  const inFlight = options.acks ? createAckWindow({ limit: options.acks.window, ackTimeoutMs: options.acks.ackTimeoutMs, onExpired: kick }) : undefined;
   options.acks?.source.onAck(({ seqs }) => {
     let freed = false;
     for (const seq of seqs) freed = inFlight!.close(seq) || freed;
-    if (freed) void flush();
+    if (freed) kick();
   });
 
   function bytesInLastHour(): number {
