@@ -1,6 +1,6 @@
 /**
  * Fault case: 10,000 fuzzed MQTT payloads (100,000 with EDGEFLEET_FAULTS_LONG=1) at a real agent's
- * inbound topics (desired, commands, artifact-chunks): structured mutations of valid contract
+ * inbound topics (desired, commands, artifact-chunks, acks): structured mutations of valid contract
  * payloads, binary garbage, huge strings, wrong types, prototype keys, other devices' ids. The
  * agent must not crash, must answer every command whose id it can read, must keep serving its model
  * and must still converge to a real desired state afterwards.

@@ -6,6 +6,7 @@
 import {
   commandRequestSchema,
   deploymentEventSchema,
+  deliveryAckSchema,
   desiredStateSchema,
   encodeArtifactChunk,
   encodePayload,
@@ -25,7 +26,7 @@ export type FuzzTarget = 'agent' | 'control-plane';
 
 /** Channels each side receives: the agent gets cp→device channels, the control plane device→cp ones. */
 export const FUZZ_CHANNELS: Record<FuzzTarget, readonly DeviceChannel[]> = {
-  agent: ['desired', 'commands', 'artifact-chunks'],
+  agent: ['desired', 'commands', 'artifact-chunks', 'acks'],
   'control-plane': ['reported', 'presence', 'events', 'telemetry', 'command-results', 'artifact-requests'],
 };
 
@@ -100,6 +101,8 @@ export function validPayload(channel: DeviceChannel, deviceId: string, n = 1): u
       return JSON.parse(encodePayload(commandResultSchema, { id: `fuzz-${n}`, deviceId, ok: true, at: NOW }).toString());
     case 'artifact-requests':
       return JSON.parse(encodePayload(artifactChunkRequestSchema, { requestId: `fuzz-${n}`, sha256: HEX64, offset: 0, length: 1024 }).toString());
+    case 'acks':
+      return JSON.parse(encodePayload(deliveryAckSchema, { channel: 'events', seqs: [n] }).toString());
     case 'artifact-chunks':
       return { requestId: `fuzz-${n}`, sha256: HEX64, offset: 0, total: 1024 };
   }
