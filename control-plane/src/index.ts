@@ -16,7 +16,7 @@ export type { Store, StoreOptions } from './store/store.js';
 export { createStore, createStoreFromDatabase } from './store/store.js';
 export type { SqlDatabase, SqlValue } from './store/sql-database.js';
 export { createSqliteDatabase } from './store/sqlite-database.js';
-export type { DeviceBus, DeviceMessage, DeviceMessageHandler, DeviceChannelPayloads } from './broker/device-bus.js';
+export type { DeviceBus, DeviceMessage, DeviceMessageHandler, DeviceChannelPayloads, DeviceHandlerOptions } from './broker/device-bus.js';
 export { CONTROL_PLANE_USERNAME, TOKEN_USERNAME, createBrokerAuth, type BrokerAuth, type BrokerPrincipal } from './broker/broker-auth.js';
 export type { DesiredStatePublisher } from './devices/desired-state-publisher.js';
 export type { CommandSender, CommandInput } from './devices/command-sender.js';
