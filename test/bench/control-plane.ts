@@ -1,24 +1,12 @@
 /**
- * `pnpm bench control-plane`: (1) devices connecting and reporting state into the embedded broker
- * and the registry (simulated devices in this process, real MQTT over loopback, real SQLite);
- * (2) the artifact service under 100 concurrent MQTT downloads of a 50 MB model: throughput and
- * peak RSS (the process holds the control plane and all 100 downloaders, which hash and discard).
+ * `pnpm bench control-plane`: devices connecting and reporting state into the embedded broker
+ * and the registry (simulated devices in this process, real MQTT over loopback, real SQLite).
+ * The artifact service under 100 concurrent downloads (MQTT vs HTTP) is `pnpm bench delivery`.
  */
-import { createHash, randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import {
-  artifactChunkRequestSchema,
-  decodeArtifactChunk,
-  deviceTopic,
-  encodePayload,
-  reportedStateSchema,
-  type ArtifactChunk,
-} from '@edgefleet/shared';
-import { ballastModel, startControlPlane, type TestControlPlane } from '../helpers/index.js';
+import { deviceTopic, encodePayload, reportedStateSchema } from '@edgefleet/shared';
+import { startControlPlane, type TestControlPlane } from '../helpers/index.js';
 import type { BenchResult } from './bench-result.js';
-
-const CHUNK = 256 * 1024;
-const WINDOW = 8;
 
 /** Connects in waves of 25, like a fleet coming back with jittered reconnects. */
 async function connectAll(h: TestControlPlane, devices: { id: string; secret: string }[]): Promise<MqttClient[]> {
@@ -73,75 +61,16 @@ async function reportingBench(h: TestControlPlane, deviceCount: number, reportsP
   };
 }
 
-/** One downloader: windows of WINDOW chunk requests, hashed in order and discarded. */
-async function download(client: MqttClient, deviceId: string, sha256: string, size: number): Promise<string> {
-  const hash = createHash('sha256');
-  const pending = new Map<string, (c: ArtifactChunk) => void>();
-  client.on('message', (_t, payload) => {
-    const chunk = decodeArtifactChunk(payload);
-    pending.get(chunk.header.requestId)?.(chunk);
-  });
-  await client.subscribeAsync(deviceTopic(deviceId, 'artifact-chunks'), { qos: 1 });
-  for (let offset = 0; offset < size; offset += CHUNK * WINDOW) {
-    const window: Promise<ArtifactChunk>[] = [];
-    for (let o = offset; o < Math.min(size, offset + CHUNK * WINDOW); o += CHUNK) {
-      const requestId = randomUUID().slice(0, 32);
-      window.push(new Promise((resolve) => pending.set(requestId, resolve)));
-      client.publish(deviceTopic(deviceId, 'artifact-requests'), encodePayload(artifactChunkRequestSchema, { requestId, sha256, offset: o, length: CHUNK }), { qos: 1 });
-    }
-    for (const chunk of await Promise.all(window)) {
-      if (chunk.header.error) throw new Error(`${deviceId}: ${chunk.header.error.code}`);
-      hash.update(chunk.data);
-      pending.delete(chunk.header.requestId);
-    }
-  }
-  return hash.digest('hex');
-}
-
-async function artifactBench(h: TestControlPlane, downloaders: number, modelBytes: number): Promise<Record<string, number>> {
-  const bytes = ballastModel(modelBytes);
-  const model = await h.pushModel({ name: 'big', version: '1', bytes });
-  const desired = await h.desiredModel('big', '1');
-  const created = await h.cp.devices.add(Array.from({ length: downloaders }, (_, i) => ({ id: `dl-${i}` })));
-  for (const c of created) await h.cp.desired.setDeviceModels(c.device.id, [desired]);
-  const clients = await connectAll(h, created.map((c) => ({ id: c.device.id, secret: c.secret })));
-  global.gc?.();
-  const baselineRss = process.memoryUsage().rss;
-  let peakRss = baselineRss;
-  const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 50);
-  const t0 = performance.now();
-  const digests = await Promise.all(clients.map((c, i) => download(c, created[i]!.device.id, model.sha256, model.size)));
-  const seconds = (performance.now() - t0) / 1000;
-  clearInterval(sampler);
-  await Promise.all(clients.map((c) => c.endAsync(true)));
-  if (digests.some((d) => d !== model.sha256)) throw new Error('a download ended with the wrong sha256');
-  const total = model.size * downloaders;
-  return {
-    downloaders,
-    modelMiB: model.size / 2 ** 20,
-    seconds,
-    throughputMiBPerS: total / 2 ** 20 / seconds,
-    baselineRssMiB: baselineRss / 2 ** 20,
-    peakRssMiB: peakRss / 2 ** 20,
-    rssGrowthMiB: (peakRss - baselineRss) / 2 ** 20,
-    modelToRssGrowthRatio: (peakRss - baselineRss) / model.size,
-  };
-}
-
 export async function run(options: { long?: boolean } = {}): Promise<BenchResult> {
   const h = await startControlPlane({ config: { logLevel: 'error' } });
   try {
     const reporting = await reportingBench(h, options.long ? 1000 : 200, 10);
-    const artifacts = await artifactBench(h, 100, 50 * 1024 * 1024);
     return {
       reporting,
-      artifacts,
       summary: [
         { metric: 'devices connecting (first, credential check)', value: reporting.firstConnectsPerS!, unit: 'devices/s', note: `${reporting.devices} devices` },
         { metric: 'devices reconnecting (cached credentials)', value: reporting.reconnectsPerS!, unit: 'devices/s' },
         { metric: 'reported states into the registry', value: reporting.reportsPerS!, unit: 'reports/s', note: 'MQTT QoS 1 → parse → SQLite' },
-        { metric: 'artifact service throughput, 100 concurrent downloads', value: artifacts.throughputMiBPerS!, unit: 'MiB/s', note: `${artifacts.modelMiB!.toFixed(0)} MiB model, 256 KiB chunks, window 8` },
-        { metric: 'peak RSS during 100 downloads (control plane + downloaders)', value: artifacts.peakRssMiB!, unit: 'MiB', note: `growth ${artifacts.rssGrowthMiB!.toFixed(0)} MiB over baseline` },
       ],
     };
   } finally {

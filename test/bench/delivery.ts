@@ -7,8 +7,9 @@
  * - 100 devices: lightweight downloaders in a child process (lib/artifact-downloaders.ts), each
  *   with its own device credentials, hashing every byte; aggregate = all bytes / wall time.
  * The control plane runs in this process; the agent and the downloaders in their own.
- * `BENCH_DELIVERY_DEVICES`, `BENCH_DELIVERY_MB` and `BENCH_DELIVERY_BROKERS` (embedded,mosquitto)
- * shrink a run while profiling.
+ * While profiling: `BENCH_DELIVERY_DEVICES`, `BENCH_DELIVERY_MB`, `BENCH_DELIVERY_BROKERS`
+ * (embedded,mosquitto), `BENCH_DELIVERY_AGENT` (agent `delivery` JSON, also used by the
+ * downloaders) and `BENCH_DELIVERY_CP_IN_FLIGHT` (the artifact service's chunk budget).
  */
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -118,8 +119,14 @@ async function fleetDownload(h: TestControlPlane, job: Omit<DownloadJob, 'type' 
 
 const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
 
+/** Issue 10's goal; where it is missed the row says by how much and where the reasons are written down. */
+const GOAL = 0.9;
+const verdict = (ratio: number): string =>
+  ratio >= GOAL ? `goal ≥ ${GOAL}: met` : `goal ≥ ${GOAL}: missed by ${(GOAL - ratio).toFixed(2)} (why: docs/architecture.md, "Artifact delivery: MQTT chunks vs HTTP")`;
+
 async function runBroker(broker: Broker, devices: number, modelBytes: number): Promise<{ rows: BenchRow[]; detail: Record<string, unknown> }> {
-  const h = await startControlPlane({ config: { logLevel: 'error', ...(broker === 'mosquitto' ? { mqtt: { url: MOSQUITTO_URL } } : {}) } });
+  const inFlight = Number(process.env.BENCH_DELIVERY_CP_IN_FLIGHT) || undefined;
+  const h = await startControlPlane({ config: { logLevel: 'error', ...(broker === 'mosquitto' ? { mqtt: { url: MOSQUITTO_URL } } : {}) }, artifactMaxInFlight: inFlight });
   try {
     await h.pushModel({ name: 'big', version: '1', bytes: ballastModel(modelBytes, 997) });
     await h.pushModel({ name: 'big', version: '2', bytes: ballastModel(modelBytes, 991) });
@@ -142,10 +149,10 @@ async function runBroker(broker: Broker, devices: number, modelBytes: number): P
     const rows: BenchRow[] = [
       { metric: `1 device, MQTT chunks (${b})`, value: single1.mqtt, unit: 'MiB/s', note: `real agent, ${mib.toFixed(1)} MiB in ${single.mqttMs} ms, ${single.chunkRequests} chunks, incl. fsync + sha256 verify` },
       { metric: `1 device, HTTP Range (${b} round)`, value: single1.http, unit: 'MiB/s', note: `real agent, ${single.httpMs} ms, same verify` },
-      { metric: `1 device, MQTT / HTTP (${b})`, value: single1.mqtt / single1.http, unit: 'ratio', note: 'goal ≥ 0.9' },
+      { metric: `1 device, MQTT / HTTP (${b})`, value: single1.mqtt / single1.http, unit: 'ratio', note: verdict(single1.mqtt / single1.http) },
       { metric: `${devices} devices, MQTT chunks (${b}), aggregate`, value: agg.mqtt, unit: 'MiB/s', note: `${(overMqtt.wallMs / 1000).toFixed(1)} s; per device median ${per.mqtt.toFixed(2)} MiB/s; CP peak RSS ${overMqtt.controlPlanePeakRssMiB.toFixed(0)} MiB` },
       { metric: `${devices} devices, HTTP Range (${b} round), aggregate`, value: agg.http, unit: 'MiB/s', note: `${(overHttp.wallMs / 1000).toFixed(1)} s; per device median ${per.http.toFixed(2)} MiB/s; CP peak RSS ${overHttp.controlPlanePeakRssMiB.toFixed(0)} MiB` },
-      { metric: `${devices} devices, MQTT / HTTP aggregate (${b})`, value: agg.mqtt / agg.http, unit: 'ratio', note: 'goal ≥ 0.9' },
+      { metric: `${devices} devices, MQTT / HTTP aggregate (${b})`, value: agg.mqtt / agg.http, unit: 'ratio', note: verdict(agg.mqtt / agg.http) },
     ];
     if (broker === 'embedded') {
       rows.push(
