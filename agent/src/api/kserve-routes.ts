@@ -5,7 +5,6 @@ import { INFERENCE_HEADER_LENGTH } from './binary-body.js';
 import { kserveInfer, splitBinaryBody, type KserveInferReply } from './kserve-infer.js';
 import { countRejection, type RouteContext } from './server.js';
 
-
 interface ModelParams {
   model: string;
   version?: string;
