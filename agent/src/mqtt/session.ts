@@ -105,6 +105,9 @@ export function createMqttSession({ config, logger, agentVersion }: CreateMqttSe
         // Reconnects are ours (capped exponential backoff with jitter); mqtt.js only knows a fixed period.
         reconnectPeriod: 0,
         connectTimeout: 10_000,
+        // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers on the first packet: ~5 MB of V8 heap
+        // held for the agent's life (docs/operations.md, "Agent memory").
+        writeCache: false,
         will: { topic: deviceTopic(deviceId, 'presence'), payload: presence('offline'), qos: 1, retain: true },
       });
       client.on('message', dispatch);
