@@ -234,7 +234,7 @@ function summaryOf(model: string, r: ModelResult): BenchRow[] {
   const verdict = binaryAdds <= stats.direct.p50Ms * 0.1 ? 'met' : `missed by ${ms(binaryAdds - stats.direct.p50Ms * 0.1)}`;
   rows.push({ metric: `${model} binary overhead at p50`, value: pct(binaryAdds), unit: '%', note: `target ≤ 10% (${ms(stats.direct.p50Ms * 0.1)}): ${verdict}; ${signedMs(binaryAdds)}` });
   rows.push({ metric: `${model} protocol floor at p50`, value: pct(floor), unit: '%', note: `HTTP ${ms(stats.floorHttp.p50Ms)} + worker hop ${ms(stats.floorWorker.p50Ms)}: paid by any local HTTP API that keeps inference off the event loop` });
-  rows.push({ metric: `${model} binary overhead above the floor`, value: Math.round((binaryAdds - floor) * 1000) / 1000, unit: 'ms', note: 'routing, header parse, validation, queue, metrics, reply encoding' });
+  rows.push({ metric: `${model} binary overhead above the floor`, value: Math.round((binaryAdds - floor) * 1000) / 1000, unit: 'ms', note: 'fastify, the body and reply copies, header parse, validation, queue, metrics, result message' });
   rows.push({ metric: `${model} JSON overhead at p50`, value: pct(stats.apiJson.p50Ms - stats.direct.p50Ms), unit: '%', note: signedMs(stats.apiJson.p50Ms - stats.direct.p50Ms) });
   return rows;
 }
