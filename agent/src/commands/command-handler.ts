@@ -9,6 +9,7 @@ import {
   MAX_JSON_PAYLOAD_BYTES,
   type CommandRequest,
   type CommandResult,
+  type KserveInferRequest,
 } from '@edgefleet/shared';
 
 /** What commands may do to the agent; the agent wires each to the part that owns it. */
@@ -18,7 +19,7 @@ export interface CommandTarget {
   reload(): Promise<unknown>;
   diagnostics(logLines: number): unknown;
   setLogLevel(level: Extract<CommandRequest, { type: 'set-log-level' }>['level']): void;
-  infer(model: string, request: unknown, version?: string): Promise<unknown>;
+  infer(model: string, request: KserveInferRequest, version?: string): Promise<unknown>;
 }
 
 export interface CommandHandler {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { kserveInferRequestSchema } from '../api/kserve.js';
 import { correlationIdSchema, deviceIdSchema, errorInfoSchema, isoTimeSchema, modelNameSchema, modelVersionSchema } from './common.js';
 
 const commandBase = {
@@ -20,7 +21,7 @@ export const commandRequestSchema = z.discriminatedUnion('type', [
   z.object({ ...commandBase, type: z.literal('collect-diagnostics'), logLines: z.number().int().positive().max(5000).default(200) }),
   z.object({ ...commandBase, type: z.literal('set-log-level'), level: logLevelSchema }),
   /** A small test inference (KServe v2 request body), answered with the v2 response. */
-  z.object({ ...commandBase, type: z.literal('infer'), model: modelNameSchema, version: modelVersionSchema.optional(), request: z.unknown() }),
+  z.object({ ...commandBase, type: z.literal('infer'), model: modelNameSchema, version: modelVersionSchema.optional(), request: kserveInferRequestSchema }),
 ]);
 export type CommandRequest = z.infer<typeof commandRequestSchema>;
 export type CommandType = CommandRequest['type'];
