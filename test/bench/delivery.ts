@@ -1,7 +1,8 @@
 /**
  * Artifact delivery (issue 10, item 3): a 50 MB model from the real control plane's artifact
  * service over MQTT chunks vs over HTTP Range on loopback, side by side in one run, for 1 device
- * and for 100 at once, on the embedded broker and on Mosquitto (127.0.0.1:1883).
+ * and for 100 at once, on the embedded broker and on Mosquitto (a private one on a free port when
+ * /usr/sbin/mosquitto exists, else EDGEFLEET_TEST_MOSQUITTO_URL / 127.0.0.1:1883).
  * - 1 device: a real `edgefleet-agent` process; throughput from its own `downloading` → `verified`
  *   deployment events (both transports include the same fdatasync, sha256 verify and install).
  * - 100 devices: lightweight downloaders in a child process (lib/artifact-downloaders.ts), each
@@ -16,7 +17,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfigInput, DeploymentEvent, DesiredModel } from '@edgefleet/shared';
 import { ensureAgentBuilt, spawnAgent } from '../helpers/agent-process.js';
-import { MOSQUITTO_URL, ballastModel, startControlPlane, tmpDataDir, type TestControlPlane } from '../helpers/index.js';
+import { mosquittoAvailable, startMosquitto } from '../faults/lib/mosquitto.js';
+import { MOSQUITTO_URL, ballastModel, freePort, startControlPlane, tmpDataDir, type TestControlPlane } from '../helpers/index.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 import { rssMb } from './footprint.js';
 import type { DownloadJob, DownloadReport } from './lib/artifact-downloaders.js';
@@ -63,7 +65,10 @@ async function singleAgent(h: TestControlPlane, tag: string, models: [DesiredMod
     const until = async (what: string, probe: () => boolean, timeoutMs = 300_000): Promise<void> => {
       const end = Date.now() + timeoutMs;
       while (!probe()) {
-        if (Date.now() > end || agent.child.exitCode !== null) throw new Error(`bench delivery: ${what} did not happen`);
+        if (Date.now() > end || agent.child.exitCode !== null) {
+          const tail = [...events.slice(-5), ...agent.logs.slice(-10)].map((l) => JSON.stringify(l)).join('\n');
+          throw new Error(`bench delivery: ${what} did not happen; last events and agent log lines:\n${tail}`);
+        }
         await sleep(50);
       }
     };
@@ -72,7 +77,7 @@ async function singleAgent(h: TestControlPlane, tag: string, models: [DesiredMod
     const deliver = async (model: DesiredModel): Promise<number> => {
       await h.cp.desired.setDeviceModels(device.id, [model]);
       const { version } = model;
-      await until(`${version} active`, () => events.some((e) => e.type === 'active' && e.version === version));
+      await until(`${version} active`, () => events.some((e) => (e.type === 'active' || e.type === 'failed') && e.version === version));
       const failed = events.find((e) => e.type === 'failed' && e.version === version);
       if (failed) throw new Error(`bench delivery: ${version} failed: ${JSON.stringify(failed)}`);
       const start = events.find((e) => e.type === 'downloading' && e.version === version);
@@ -126,7 +131,12 @@ const verdict = (ratio: number): string =>
 
 async function runBroker(broker: Broker, devices: number, modelBytes: number): Promise<{ rows: BenchRow[]; detail: Record<string, unknown> }> {
   const inFlight = Number(process.env.BENCH_DELIVERY_CP_IN_FLIGHT) || undefined;
-  const h = await startControlPlane({ config: { logLevel: 'error', ...(broker === 'mosquitto' ? { mqtt: { url: MOSQUITTO_URL } } : {}) }, artifactMaxInFlight: inFlight });
+  // A Mosquitto of our own: on the shared one (1883) every other control plane running tests
+  // also receives our devices' chunk requests and answers ARTIFACT_FORBIDDEN, failing the agent.
+  const brokerDir = broker === 'mosquitto' && mosquittoAvailable ? await tmpDataDir('bench-delivery-mosquitto-') : undefined;
+  const mosquitto = brokerDir ? await startMosquitto(brokerDir.path, await freePort()) : undefined;
+  const mqttConfig = broker === 'mosquitto' ? { mqtt: { url: mosquitto?.url ?? MOSQUITTO_URL } } : {};
+  const h = await startControlPlane({ config: { logLevel: 'error', ...mqttConfig }, artifactMaxInFlight: inFlight });
   try {
     await h.pushModel({ name: 'big', version: '1', bytes: ballastModel(modelBytes, 997) });
     await h.pushModel({ name: 'big', version: '2', bytes: ballastModel(modelBytes, 991) });
@@ -163,6 +173,8 @@ async function runBroker(broker: Broker, devices: number, modelBytes: number): P
     return { rows, detail: { single, overMqtt, overHttp, single1, agg, per, artifactStats: h.cp.artifactStats() } };
   } finally {
     await h.close();
+    mosquitto?.proc.kill();
+    await brokerDir?.cleanup();
   }
 }
 
