@@ -27,7 +27,8 @@ export interface AckWindowOptions {
 
 export function createAckWindow(options: AckWindowOptions): AckWindow {
   const { limit, ackTimeoutMs } = options;
-  const now = options.now ?? Date.now;
+  // Monotonic: an NTP step of the wall clock must neither hold entries for hours nor re-send them all at once.
+  const now = options.now ?? (() => performance.now());
   // Insertion order is deadline order: every entry gets the same timeout when it opens.
   const deadlines = new Map<number, number>();
   let timer: NodeJS.Timeout | undefined;

@@ -123,11 +123,11 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     } else {
       const b = backoff.get(model) ?? { attempt: 0, nextAt: 0 };
       b.attempt++;
-      b.nextAt = Date.now() + backoffDelayMs(b.attempt, 1000, 60_000);
+      b.nextAt = performance.now() + backoffDelayMs(b.attempt, 1000, 60_000);
       backoff.set(model, b);
       updateStatus(board, model, { lastError: err.toJSON() });
       if (version && step.type === 'download') journal.emit({ generation: gen, model, version, type: 'failed', error: err.toJSON() });
-      log.warn({ model, version, step: step.type, code: err.code, err: err.message, retryInMs: b.nextAt - Date.now() }, 'step failed; will retry');
+      log.warn({ model, version, step: step.type, code: err.code, err: err.message, retryInMs: b.nextAt - performance.now() }, 'step failed; will retry');
     }
   }
 
@@ -157,7 +157,7 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
   async function runLoop(): Promise<void> {
     while (!stopped) {
       if (!dirty) {
-        const now = Date.now();
+        const now = performance.now();
         const nextRetry = Math.min(...[...backoff.values()].map((b) => b.nextAt), passRetryAt || Infinity);
         await new Promise<void>((resolve) => {
           wake = resolve;
@@ -176,14 +176,14 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
       } catch (err) {
         passFailures++;
         const delay = backoffDelayMs(passFailures, 1000, 30_000);
-        passRetryAt = Date.now() + delay;
+        passRetryAt = performance.now() + delay;
         log.error({ err, retryInMs: delay }, 'reconcile pass failed; retrying');
       }
     }
   }
 
   async function pass(): Promise<void> {
-    const now = Date.now();
+    const now = performance.now();
     const steps = plan(desired, current(), { keepExtraVersions: config.delivery.keepExtraVersions });
     const ready = steps.filter((s) => s.type === 'load' || (backoff.get(s.model)?.nextAt ?? 0) <= now);
     const step = ready[0];
@@ -228,7 +228,7 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
         stopProbation(model);
         unsubscribe();
         void probationRollback(model, version, generation, verdict.reason ?? 'probation breached', verdict.metrics);
-      } else if (Date.now() >= watch.until) {
+      } else if (performance.now() >= watch.until) {
         stopProbation(model);
         unsubscribe();
         updateStatus(board, model, { state: 'active' });
@@ -238,7 +238,7 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     };
     const timer = setInterval(check, Math.max(100, Math.min(1000, Math.floor(p.windowMs / 10))));
     timer.unref();
-    probations.set(model, { version, generation, until: Date.now() + p.windowMs, tally, timer });
+    probations.set(model, { version, generation, until: performance.now() + p.windowMs, tally, timer });
   }
 
   function stopProbation(model: string): void {

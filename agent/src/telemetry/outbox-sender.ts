@@ -74,7 +74,8 @@ const HOUR_MS = 3_600_000;
 export function createOutboxSender(options: OutboxSenderOptions): OutboxSender {
   const { outbox, transport } = options;
   const kinds = options.kinds;
-  const clock = options.clock ?? { now: () => Date.now() };
+  // Monotonic: the hourly budget is a duration, and a wall-clock step back must not freeze it.
+  const clock = options.clock ?? { now: () => performance.now() };
   const batchLimit = options.batchLimit ?? 100;
   const budget = options.budgetBytesPerHour ?? 0;
   const priorityKinds = (options.priorityKinds ?? [DEPLOYMENT_EVENT_KIND]).filter((k) => !kinds || kinds.includes(k));
