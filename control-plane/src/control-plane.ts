@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
-import { EdgefleetError, type CommandResult, type ControlPlaneConfig, type DevicePublishChannel } from '@edgefleet/shared';
+import { CHANNEL_QOS, EdgefleetError, deviceTopic, type CommandResult, type ControlPlaneConfig, type DevicePublishChannel } from '@edgefleet/shared';
 import { createApiServer, type ApiServer } from './api/api-server.js';
 import { createMetrics, type ControlPlaneMetrics } from './api/metrics.js';
 import { deviceRoutes } from './api/routes/device-routes.js';
@@ -67,6 +67,11 @@ export interface CreateControlPlaneOptions {
   plugins?: readonly ControlPlanePlugin[];
   /** Concurrent artifact chunks in flight (bounded memory). @default 16 */
   artifactMaxInFlight?: number;
+  /**
+   * Publish artifact chunks through the bus's MQTT client even with the embedded broker (the path
+   * an external broker takes); for benchmarks that compare the two. @default false
+   */
+  artifactChunksViaBus?: boolean;
 }
 
 function localUrl(scheme: string, host: string, port: number): string {
@@ -174,6 +179,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     });
     parts.devices = devices;
 
+    let embeddedBroker: EmbeddedBroker | undefined;
     let busCredentials: { username?: string | undefined; password?: string | undefined } = { username: config.mqtt.username, password: config.mqtt.password };
     if (!brokerUrl) {
       // Embedded: the control plane connects over loopback with a per-process password only it knows.
@@ -191,6 +197,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
       brokerUrl = localUrl('mqtt', '127.0.0.1', broker.port);
       busCredentials = { username: CONTROL_PLANE_USERNAME, password: controlPlanePassword };
       metrics.beforeScrape.push(() => metrics.mqttClients.set(broker.connectedClients()));
+      embeddedBroker = broker;
     } else {
       urls.mqtt = config.mqtt.url!;
     }
@@ -215,10 +222,16 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
 
     const models = createModelRegistry({ store, artifacts, clock, logger, signingKeyPem: keys.privateKeyPem });
     parts.models = models;
+    // With the embedded broker, chunks skip the loopback hop through the bus's own client (one
+    // socket write and one parse of every chunk). The topic is the requesting device's own, which
+    // only that device may subscribe to, so the ACL outcome is the bus's.
+    const inProcess = options.artifactChunksViaBus ? undefined : embeddedBroker;
+    const chunkQos = CHANNEL_QOS['artifact-chunks'].qos;
     artifactService = startArtifactService({
       store,
       artifacts,
       bus,
+      publishChunk: inProcess && ((deviceId, frame) => inProcess.publish(deviceTopic(deviceId, 'artifact-chunks'), frame, chunkQos)),
       logger: logger.child({ component: 'artifacts' }),
       maxInFlight: options.artifactMaxInFlight,
       onChunk: (_d, bytes) => metrics.artifactBytes.inc(bytes),

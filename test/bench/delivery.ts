@@ -9,7 +9,8 @@
  *   with its own device credentials, hashing every byte; aggregate = all bytes / wall time.
  * The control plane runs in this process; the agent and the downloaders in their own.
  * While profiling: `BENCH_DELIVERY_DEVICES`, `BENCH_DELIVERY_MB`, `BENCH_DELIVERY_BROKERS`
- * (embedded,mosquitto), `BENCH_DELIVERY_AGENT` (agent `delivery` JSON, also used by the
+ * (embedded,mosquitto; `embedded-via-bus` is the embedded broker with chunks published through the
+ * control plane's own MQTT client, as before they were published in process), `BENCH_DELIVERY_AGENT` (agent `delivery` JSON, also used by the
  * downloaders) and `BENCH_DELIVERY_CP_IN_FLIGHT` (the artifact service's chunk budget).
  */
 import { fork } from 'node:child_process';
@@ -23,7 +24,7 @@ import type { BenchResult, BenchRow } from './bench-result.js';
 import { rssMb } from './footprint.js';
 import type { DownloadJob, DownloadReport } from './lib/artifact-downloaders.js';
 
-type Broker = 'embedded' | 'mosquitto';
+type Broker = 'embedded' | 'embedded-via-bus' | 'mosquitto';
 
 const MiB = 2 ** 20;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -136,7 +137,7 @@ async function runBroker(broker: Broker, devices: number, modelBytes: number): P
   const brokerDir = broker === 'mosquitto' && mosquittoAvailable ? await tmpDataDir('bench-delivery-mosquitto-') : undefined;
   const mosquitto = brokerDir ? await startMosquitto(brokerDir.path, await freePort()) : undefined;
   const mqttConfig = broker === 'mosquitto' ? { mqtt: { url: mosquitto?.url ?? MOSQUITTO_URL } } : {};
-  const h = await startControlPlane({ config: { logLevel: 'error', ...mqttConfig }, artifactMaxInFlight: inFlight });
+  const h = await startControlPlane({ config: { logLevel: 'error', ...mqttConfig }, artifactMaxInFlight: inFlight, artifactChunksViaBus: broker === 'embedded-via-bus' });
   try {
     await h.pushModel({ name: 'big', version: '1', bytes: ballastModel(modelBytes, 997) });
     await h.pushModel({ name: 'big', version: '2', bytes: ballastModel(modelBytes, 991) });
@@ -155,7 +156,7 @@ async function runBroker(broker: Broker, devices: number, modelBytes: number): P
     const single1 = { mqtt: mib / (single.mqttMs / 1000), http: mib / (single.httpMs / 1000) };
     const agg = { mqtt: (mib * devices) / (overMqtt.wallMs / 1000), http: (mib * devices) / (overHttp.wallMs / 1000) };
     const per = { mqtt: mib / (median(overMqtt.deviceMs) / 1000), http: mib / (median(overHttp.deviceMs) / 1000) };
-    const b = broker === 'embedded' ? 'embedded aedes' : 'Mosquitto';
+    const b = { embedded: 'embedded aedes', 'embedded-via-bus': 'embedded aedes, chunks via the bus client', mosquitto: 'Mosquitto' }[broker];
     const rows: BenchRow[] = [
       { metric: `1 device, MQTT chunks (${b})`, value: single1.mqtt, unit: 'MiB/s', note: `real agent, ${mib.toFixed(1)} MiB in ${single.mqttMs} ms, ${single.chunkRequests} chunks, incl. fsync + sha256 verify` },
       { metric: `1 device, HTTP Range (${b} round)`, value: single1.http, unit: 'MiB/s', note: `real agent, ${single.httpMs} ms, same verify` },

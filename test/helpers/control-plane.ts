@@ -21,6 +21,7 @@ export interface StartControlPlaneOptions {
   /** Reuse a data dir (restart tests); otherwise a fresh temp dir removed by close(). */
   dataDir?: string;
   artifactMaxInFlight?: number;
+  artifactChunksViaBus?: boolean;
 }
 
 export interface ProvisionedTestDevice {
@@ -78,6 +79,7 @@ export async function startControlPlane(options: StartControlPlaneOptions = {}):
     clock: options.clock,
     logger: options.logger,
     artifactMaxInFlight: options.artifactMaxInFlight,
+    artifactChunksViaBus: options.artifactChunksViaBus,
   });
   try {
     await cp.start();

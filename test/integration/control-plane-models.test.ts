@@ -133,6 +133,9 @@ describe('model registry and artifact service', () => {
     try {
       await clientA.subscribeAsync(deviceTopic(a.id, 'artifact-chunks'), { qos: 1 });
       await clientB.subscribeAsync(deviceTopic(b.id, 'artifact-chunks'), { qos: 1 });
+      // The embedded broker gets chunks in process, past its publish ACL: only the requester's topic may carry them.
+      let seenByB = 0;
+      clientB.on('message', () => seenByB++);
       const size = 64 * 1024;
       const requests = Array.from({ length: Math.ceil(cls.length / size) }, (_, i) => ({ sha256: pushed.sha256, offset: i * size, length: size }));
       const chunks = await requestChunks(clientA, a.id, requests);
@@ -142,6 +145,7 @@ describe('model registry and artifact service', () => {
       // The golden input travels the same way.
       const [golden] = await requestChunks(clientA, a.id, [{ sha256: state.models[0]!.golden!.sha256, offset: 0, length: 4096 }]);
       expect(JSON.parse(golden!.data.toString())).toHaveProperty('inputs');
+      expect(seenByB).toBe(0);
 
       const [refused] = await requestChunks(clientB, b.id, [{ sha256: pushed.sha256, offset: 0, length: size }]);
       expect(refused!.header.error?.code).toBe('ARTIFACT_FORBIDDEN');

@@ -48,6 +48,8 @@ export interface ArtifactServiceOptions {
   maxInFlight?: number;
   /** Requests waiting beyond that; more are dropped (the agent re-requests after its chunk timeout). @default 4096 */
   maxQueued?: number;
+  /** Sends a chunk frame to the device's `artifact-chunks` topic; resolving frees its memory budget. @default the bus */
+  publishChunk?: ((deviceId: string, frame: Buffer) => Promise<void>) | undefined;
   onChunk?: (deviceId: string, bytes: number) => void;
   onRefused?: (deviceId: string, code: ErrorCode) => void;
 }
@@ -60,6 +62,7 @@ export function startArtifactService(options: ArtifactServiceOptions): ArtifactS
   const { store, artifacts, bus, logger } = options;
   const maxInFlight = options.maxInFlight ?? 16;
   const maxQueued = options.maxQueued ?? 4096;
+  const publishChunk = options.publishChunk ?? ((deviceId: string, frame: Buffer) => bus.publish(deviceId, 'artifact-chunks', frame));
   const stats = { chunksServed: 0, bytesServed: 0, refused: 0, dropped: 0 };
   const files = createOpenArtifacts(artifacts);
   const queue: (() => Promise<void>)[] = [];
@@ -112,8 +115,8 @@ export function startArtifactService(options: ArtifactServiceOptions): ArtifactS
         logger.warn({ security: error.code === 'ARTIFACT_FORBIDDEN' ? 'artifact-refused' : undefined, deviceId, sha256: request.sha256, code: error.code }, error.message);
         frame = encodeArtifactChunk({ ...header, error: { code: error.code, message: error.message } });
       }
-      // Awaiting the PUBACK keeps at most maxInFlight chunks in memory per control plane.
-      await bus.publish(deviceId, 'artifact-chunks', frame);
+      // Awaiting the PUBACK (or, in process, the device socket taking it) keeps at most maxInFlight chunks in memory.
+      await publishChunk(deviceId, frame);
     });
     pump();
   });

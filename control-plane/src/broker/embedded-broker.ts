@@ -19,6 +19,12 @@ export interface EmbeddedBroker {
   readonly port: number;
   readonly tlsPort: number | undefined;
   connectedClients(): number;
+  /**
+   * Publishes from inside this process: no socket write to the broker and no MQTT parse. Resolves
+   * once every subscriber's socket has taken the packet (aedes waits for a full socket to drain),
+   * so a caller that awaits it holds the payload no longer than a PUBACK wait would.
+   */
+  publish(topic: string, payload: Buffer, qos: 0 | 1): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -129,6 +135,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
       port,
       tlsPort,
       connectedClients: () => broker.connectedClients,
+      publish: (topic, payload, qos) =>
+        new Promise<void>((resolve, reject) => {
+          broker.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (err) => (err ? reject(err) : resolve()));
+        }),
       async close() {
         await new Promise<void>((resolve) => broker.close(() => resolve()));
         await Promise.all(servers.map(close));
