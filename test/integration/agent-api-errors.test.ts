@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { createApiServer, createInferenceRuntime, createNodeHardwarePort, detectHardware, type ApiServer, type InferenceRuntimeWithEvents } from '@edgefleet/agent';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -68,6 +69,29 @@ describe('local API error replies', () => {
     const reply = await send('POST', '/v2/models/add/infer', x([1, 4], new Array(20_000).fill(1.5)));
     expect(reply.status).toBe(413);
     expect(reply.body.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('an oversize body gets its 413 on a connection that stays usable: the client reads the reply and sends its next request on the same socket', async () => {
+    const { port } = new URL(base);
+    const socket = connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    const waitFor = async (pattern: RegExp, count: number): Promise<void> => {
+      for (let i = 0; i < 200 && (received.match(pattern) ?? []).length < count; i++) await new Promise((r) => setTimeout(r, 25));
+    };
+    const bodyBytes = 4 * 64 * 1024;
+    socket.write(`POST /v2/models/add/infer HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bodyBytes}\r\n\r\n`);
+    // The reply comes before the body has been sent; then the whole body still goes in.
+    await waitFor(/HTTP\/1\.1 413/g, 1);
+    expect(received).toMatch(/^HTTP\/1\.1 413/);
+    expect(received.toLowerCase()).not.toContain('connection: close');
+    for (let sent = 0; sent < bodyBytes; sent += 16 * 1024) await new Promise<void>((r) => socket.write(Buffer.alloc(16 * 1024, 0x20), () => r()));
+    socket.write('GET /v2/health/live HTTP/1.1\r\nHost: x\r\n\r\n');
+    await waitFor(/HTTP\/1\.1 200/g, 1);
+    socket.destroy();
+    expect(received).toMatch(/HTTP\/1\.1 200/);
+    expect(received).toContain('PAYLOAD_TOO_LARGE');
   });
 
   it('binary extension: a header length past the body, and a binary_data_size that does not match the shape → 400', async () => {
