@@ -36,13 +36,23 @@ describe.skipIf(!existsSync(LIBFAKETIME))('agent wall clock jumps ±hours mid-op
     await ensureAgentBuilt();
     dir = await tmpDataDir('fault-clock-');
     h = await startControlPlane({ dataDir: join(dir.path, 'cp') });
-    h.cp.bus.on('telemetry', (m) => {
-      telemetry.push({ seq: m.payload.seq, at: Date.now() });
-    });
+    // This test is the control plane's store for both streams, so its handlers ack end to end
+    // ({stores: true}); an unacked batch would rightly be sent again and count as a duplicate.
+    h.cp.bus.on(
+      'telemetry',
+      (m) => {
+        telemetry.push({ seq: m.payload.seq, at: Date.now() });
+      },
+      { stores: true },
+    );
     // Deployment events draw their seq from the same agent outbox, so a gap is a seq in neither.
-    h.cp.bus.on('events', (m) => {
-      eventSeqs.add(m.payload.seq);
-    });
+    h.cp.bus.on(
+      'events',
+      (m) => {
+        eventSeqs.add(m.payload.seq);
+      },
+      { stores: true },
+    );
     for (const [v, addend] of [['1.0.0', 1], ['2.0.0', 2], ['3.0.0', 3]] as const) await h.pushModel({ name: 'adder', version: v, bytes: addModel({ addend }) });
     const dev = await h.provisionDevice(DEVICE);
     offsetFile = join(dir.path, 'faketime');
