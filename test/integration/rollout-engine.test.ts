@@ -2,7 +2,7 @@
  * The rollout engine end to end at the engine level: real SQLite file, the real service, and
  * in-process devices that answer desired states with the agent's deployment events (issue 7).
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { createHarness, fleet, type Harness } from './rollout-harness.js';
 
@@ -41,6 +41,27 @@ async function bakeThrough(harness: Harness, waves: number): Promise<void> {
 }
 
 describe('rollout engine', () => {
+  it('a wall-clock step back on the control plane does not park the engine: a new rollout starts at once', async () => {
+    const harness = await setup(3);
+    // The engine ran its first pass at start; then NTP steps the wall clock back an hour.
+    await new Promise((r) => setTimeout(r, 200));
+    const real = Date.now();
+    const stepped = vi.spyOn(Date, 'now').mockImplementation(() => real - 3_600_000);
+    try {
+      // No settle(): only the engine's own wake-up (queued by create) may run the pass.
+      const created = await harness.service.operations.create({ model: 'det', version: '2', target: { kind: 'all' as const }, strategy }, 'alice');
+      expect(created.state).toBe('scheduled');
+      let state = created.state;
+      for (let i = 0; i < 100 && state === 'scheduled'; i++) {
+        await new Promise((r) => setTimeout(r, 20));
+        state = (await harness.service.operations.view(created.id, false)).state;
+      }
+      expect(state).toBe('running');
+    } finally {
+      stepped.mockRestore();
+    }
+  });
+
   it('takes a good version canary → 10% → 100%, and the dry-run waves equal the executed waves', async () => {
     const harness = await setup(20);
     const ops = harness.service.operations;

@@ -47,7 +47,7 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
   let timer: NodeJS.Timeout | undefined;
   let unsubscribe: (() => void) | undefined;
   let tickQueued = false;
-  let lastPassAt = 0;
+  let lastPassAt = -Infinity;
   let state: 'idle' | 'running' | 'stopped' = 'idle';
 
   /** Runs `fn` after everything queued before it: passes and operations never interleave. */
@@ -300,7 +300,8 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
   function queueTick(): void {
     if (tickQueued || state !== 'running') return;
     tickQueued = true;
-    const wait = lastPassAt + (options.minPassIntervalMs ?? 100) - Date.now();
+    // Monotonic: a wall-clock step back must not park the next pass (and every later one) for hours.
+    const wait = lastPassAt + (options.minPassIntervalMs ?? 100) - performance.now();
     const later = (fn: () => void): void => void (wait > 0 ? setTimeout(fn, wait) : setImmediate(fn));
     later(() => {
       if (state !== 'running') {
@@ -312,7 +313,7 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
       // the fleet, and one per event kept the loop busy; issue 10).
       const queuedPass = async (): Promise<void> => {
         tickQueued = false;
-        lastPassAt = Date.now();
+        lastPassAt = performance.now();
         await pass();
       };
       serial(queuedPass).catch((err: unknown) => {
