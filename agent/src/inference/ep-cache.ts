@@ -13,6 +13,8 @@ export interface EpChoiceKey {
 export interface EpChoice {
   ep: ExecutionProvider;
   candidates: EpCandidate[];
+  /** Intra-op threads measured faster than the default for this model, if any. */
+  intraOpThreads?: number;
   /** ISO time of the measurement. */
   measuredAt: string;
 }
@@ -25,7 +27,7 @@ export interface EpChoiceCache {
 
 const fileSchema = z.object({
   version: z.literal(1),
-  entries: z.record(z.string(), z.object({ ep: executionProviderSchema, candidates: z.array(epCandidateSchema), measuredAt: z.string() })),
+  entries: z.record(z.string(), z.object({ ep: executionProviderSchema, candidates: z.array(epCandidateSchema), intraOpThreads: z.number().int().positive().optional(), measuredAt: z.string() })),
 });
 
 const MAX_ENTRIES = 256;

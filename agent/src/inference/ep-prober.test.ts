@@ -91,6 +91,46 @@ describe('probeExecutionProviders with fake EPs', () => {
     expect(factory.attempts).toHaveLength(1);
   });
 
+  it('times other thread counts beside the default and keeps the fastest session (small models lose to pool wake-ups)', async () => {
+    const factory = createFakeSessionFactory({ eps: { cpu: { runMs: 12, runMsByThreads: { 1: 2 } } } });
+    const result = await probeExecutionProviders({ ...base(factory, ['cpu']), sessionOptions: (_ep, threads) => ({ intraOpNumThreads: threads ?? 4 }), threadCounts: () => [1, 2] });
+    expect(result.intraOpThreads).toBe(1);
+    expect(result.candidates[0]).toMatchObject({ ep: 'cpu', status: 'selected', intraOpThreads: 1 });
+    const trials = result.candidates[0]!.threadTrials!;
+    expect(trials.map((t) => t.intraOpThreads)).toEqual([4, 1, 2]);
+    // Round-robin: every variant was timed as often as the default.
+    expect(new Set(trials.map((t) => t.runs)).size).toBe(1);
+    expect(trials[1]!.p50Ms).toBeLessThan(trials[0]!.p50Ms);
+    expect(factory.attempts.map((a) => a.intraOpThreads)).toEqual([4, 1, 2]);
+    expect(factory.live.size).toBe(1);
+    await result.session.release();
+  });
+
+  it('another thread count must beat the default clearly: a near tie keeps the default', async () => {
+    const factory = createFakeSessionFactory({ eps: { cpu: { runMs: 40, runMsByThreads: { 1: 39 } } } });
+    const result = await probeExecutionProviders({ ...base(factory, ['cpu']), sessionOptions: (_ep, threads) => ({ intraOpNumThreads: threads ?? 2 }), threadCounts: () => [1] });
+    expect(result.intraOpThreads).toBeUndefined();
+    expect(result.candidates[0]).toMatchObject({ status: 'selected', intraOpThreads: 2 });
+    await result.session.release();
+  });
+
+  it('keeps the default thread count when it is the fastest, and tries none on an EP without thread counts', async () => {
+    const factory = createFakeSessionFactory({ eps: { webgpu: { runMs: 1 }, cpu: { runMs: 2, runMsByThreads: { 1: 10 } } } });
+    const result = await probeExecutionProviders({
+      ...base(factory, ['webgpu', 'cpu']),
+      sessionOptions: (_ep, threads) => ({ intraOpNumThreads: threads ?? 4 }),
+      threadCounts: (ep) => (ep === 'cpu' ? [1] : []),
+    });
+    expect(result.ep).toBe('webgpu');
+    expect(result.intraOpThreads).toBeUndefined();
+    const [gpu, cpu] = result.candidates;
+    expect(gpu!.threadTrials).toBeUndefined();
+    expect(cpu).toMatchObject({ status: 'started', intraOpThreads: 4 });
+    expect(cpu!.threadTrials!.map((t) => t.intraOpThreads)).toEqual([4, 1]);
+    expect(factory.live.size).toBe(1);
+    await result.session.release();
+  });
+
   it('the benchmark budget bounds the time spent; later candidates are skipped once it is spent', async () => {
     const factory = createFakeSessionFactory({ eps: { tensorrt: { runMs: 30 }, cuda: { runMs: 30 }, cpu: {} } });
     const t0 = performance.now();

@@ -11,6 +11,8 @@ export interface FakeEpBehaviour {
   startMs?: number;
   /** Time per run (a timer, so the event loop stays free as with a worker). @default 0 */
   runMs?: number;
+  /** Time per run of a session created with this many intra-op threads, where it differs from `runMs`. */
+  runMsByThreads?: Record<number, number>;
   /** create() rejects with EP_UNAVAILABLE and this message (as onnxruntime does for a missing EP). */
   failStart?: string;
   /** create() never settles (a wedged driver); only the caller's signal ends it. */
@@ -30,7 +32,7 @@ export interface FakeSessionFactoryOptions {
 
 export interface FakeSessionFactory extends SessionFactory {
   /** Every create() attempt, in order, with how it ended. */
-  readonly attempts: { ep: ExecutionProvider; modelPath: string; outcome: 'started' | 'failed' | 'aborted' }[];
+  readonly attempts: { ep: ExecutionProvider; modelPath: string; intraOpThreads: number | undefined; outcome: 'started' | 'failed' | 'aborted' }[];
   /** Sessions created and not yet released. */
   readonly live: Set<ModelSession>;
   /** Changes an EP's behaviour for later sessions (and later runs of existing ones). */
@@ -50,7 +52,8 @@ export function createFakeSessionFactory(options: FakeSessionFactoryOptions = {}
   const live = new Set<ModelSession>();
 
   async function create(spec: SessionSpec, signal?: AbortSignal): Promise<ModelSession> {
-    const attempt = { ep: spec.ep, modelPath: spec.modelPath, outcome: 'failed' as 'started' | 'failed' | 'aborted' };
+    const threads = spec.options.intraOpNumThreads;
+    const attempt = { ep: spec.ep, modelPath: spec.modelPath, intraOpThreads: threads, outcome: 'failed' as 'started' | 'failed' | 'aborted' };
     attempts.push(attempt);
     if (signal?.aborted) {
       attempt.outcome = 'aborted';
@@ -78,7 +81,8 @@ export function createFakeSessionFactory(options: FakeSessionFactoryOptions = {}
         if (released) throw new EdgefleetError('INFERENCE_FAILED', 'session released');
         const current = eps.get(spec.ep) ?? {};
         const started = performance.now();
-        if (current.runMs) await sleep(current.runMs);
+        const runMs = (threads !== undefined ? current.runMsByThreads?.[threads] : undefined) ?? current.runMs;
+        if (runMs) await sleep(runMs);
         const first = feeds[0];
         const wanted = outputNames ? outputs.filter((o) => outputNames.includes(o.name)) : outputs;
         const result: Tensor[] = wanted.map((o) => {

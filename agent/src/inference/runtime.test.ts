@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { HardwareProfile } from '@edgefleet/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createEpChoiceCache } from './ep-cache.js';
 import { createFakeSessionFactory, type FakeSessionFactoryOptions } from './fake-session-factory.js';
 import { createInferenceRuntime, type RuntimeEvent } from './runtime.js';
 import type { Tensor } from './runtime-port.js';
@@ -130,9 +131,32 @@ describe('inference runtime (fake sessions)', () => {
     const again = await runtime.load({ model: 'm', version: '1', path, sha256 });
     expect(again.ep).toBe('webgpu');
     expect(factory.attempts.slice(attemptsAfterFirst).map((a) => a.ep)).toEqual(['webgpu']);
-    const pinned = await runtime.load({ model: 'm', version: '2', path, sha256, ep: { pin: 'cpu' } });
+    const pinned = await runtime.load({ model: 'm', version: '2', path, sha256: 'c'.repeat(64), ep: { pin: 'cpu' } });
     expect(pinned.ep).toBe('cpu');
     await expect(runtime.load({ model: 'm', version: '3', path, sha256, ep: { pin: 'cuda' } })).rejects.toMatchObject({ code: 'MODEL_LOAD_FAILED' });
     await runtime.close();
+  });
+
+  it('measures intra-op thread counts on the CPU EP, caches the faster one and restarts with it; a configured count is not second-guessed', async () => {
+    const factory = createFakeSessionFactory({ eps: { cpu: { runMs: 8, runMsByThreads: { 1: 1 } } } });
+    const cache = await createEpChoiceCache();
+    const runtime = await createInferenceRuntime({ hardware, sessionFactory: factory, epCache: cache, config: { epBenchmarkBudgetMs: 200, forbidEps: ['webgpu'] } });
+    const first = await runtime.load({ model: 'm', version: '1', path, sha256 });
+    // 4 physical cores: the default (4) against 1 and half the cores (2).
+    const onCpu = (attempts: typeof factory.attempts) => attempts.filter((a) => a.ep === 'cpu').map((a) => a.intraOpThreads);
+    expect(onCpu(factory.attempts)).toEqual([4, 1, 2]);
+    expect(first.epCandidates.find((c) => c.ep === 'cpu')).toMatchObject({ status: 'selected', intraOpThreads: 1 });
+    expect(cache.get({ sha256, ortVersion: '1.30.0', hardwareClass: 'x86-nvidia' })?.intraOpThreads).toBe(1);
+    await runtime.unload('m', '1');
+    const before = factory.attempts.length;
+    await runtime.load({ model: 'm', version: '1', path, sha256 });
+    expect(onCpu(factory.attempts.slice(before))).toEqual([1]);
+    await runtime.close();
+
+    const pinnedFactory = createFakeSessionFactory({ eps: { cpu: { runMs: 8, runMsByThreads: { 1: 1 } } } });
+    const pinned = await createInferenceRuntime({ hardware, sessionFactory: pinnedFactory, config: { epBenchmarkBudgetMs: 100, forbidEps: ['webgpu'], intraOpThreads: 3 } });
+    await pinned.load({ model: 'm', version: '1', path, sha256 });
+    expect(onCpu(pinnedFactory.attempts)).toEqual([3]);
+    await pinned.close();
   });
 });

@@ -6,7 +6,7 @@ import { createInferenceWindows } from './inference-windows.js';
 import type { InferenceRuntime, InferResult, LoadedVersion, LoadRequest, Tensor, VersionStatus } from './runtime-port.js';
 import { nonFiniteOutputs, sampleInputs } from './sample-inputs.js';
 import { ServingVersion } from './serving-version.js';
-import { sessionOptionsFor } from './session-options.js';
+import { sessionOptionsFor, threadCountsToTry } from './session-options.js';
 import type { SessionFactory } from './session-port.js';
 import { validateInputs } from './validate-inputs.js';
 import { createWorkerSessionFactory } from './worker-session-factory.js';
@@ -133,7 +133,7 @@ export async function createInferenceRuntime(options: CreateInferenceRuntimeOpti
     const probeBase = {
       factory,
       modelPath: request.path,
-      sessionOptions: (ep: ExecutionProvider) => sessionOptionsFor(hardware, config, ep),
+      sessionOptions: (ep: ExecutionProvider, threads?: number) => sessionOptionsFor(hardware, config, ep, threads),
       startTimeoutMs: config.epStartTimeoutMs,
       budgetMs: config.epBenchmarkBudgetMs,
       ...(request.warmupInputs ? { inputs: request.warmupInputs } : {}),
@@ -143,8 +143,14 @@ export async function createInferenceRuntime(options: CreateInferenceRuntimeOpti
     if (cached && plan.candidates.includes(cached.ep)) {
       // Measured before for this model, runtime and hardware: start that EP alone; re-measure if it no longer starts.
       try {
-        const one = await probeExecutionProviders({ ...probeBase, candidates: [cached.ep], skipBenchmarkWhenAlone: true });
-        result = { ...one, candidates: cached.candidates };
+        const threads = cached.intraOpThreads;
+        const one = await probeExecutionProviders({
+          ...probeBase,
+          sessionOptions: (ep: ExecutionProvider) => sessionOptionsFor(hardware, config, ep, threads),
+          candidates: [cached.ep],
+          skipBenchmarkWhenAlone: true,
+        });
+        result = { ...one, candidates: cached.candidates, intraOpThreads: threads };
         fromCache = true;
       } catch (error) {
         if (toEdgefleetError(error).code === 'MODEL_INVALID') throw error;
@@ -156,8 +162,8 @@ export async function createInferenceRuntime(options: CreateInferenceRuntimeOpti
       if (plan.candidates.length === 0) {
         throw new EdgefleetError('EP_UNAVAILABLE', `no execution provider allowed for ${request.model}@${request.version}`, { details: { candidates: plan.skipped } });
       }
-      result = await probeExecutionProviders({ ...probeBase, candidates: plan.candidates, skipped: plan.skipped });
-      await cache.set(cacheKey, { ep: result.ep, candidates: result.candidates, measuredAt: new Date().toISOString() }).catch((error: unknown) => {
+      result = await probeExecutionProviders({ ...probeBase, candidates: plan.candidates, skipped: plan.skipped, threadCounts: (ep) => threadCountsToTry(hardware, config, ep) });
+      await cache.set(cacheKey, { ep: result.ep, candidates: result.candidates, intraOpThreads: result.intraOpThreads, measuredAt: new Date().toISOString() }).catch((error: unknown) => {
         options.logger?.warn({ err: error }, 'could not persist the EP choice cache');
       });
     }

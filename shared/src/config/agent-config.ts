@@ -63,6 +63,12 @@ export const agentConfigSchema = z
         /** Memory arena; default off on devices with under 2 GiB of memory. */
         cpuMemArena: z.boolean().optional(),
         graphOptimizationLevel: z.enum(['disabled', 'basic', 'extended', 'all']).default('all'),
+        /**
+         * Let onnxruntime's pool threads busy-wait for work between and after parallel sections:
+         * faster runs, paid in CPU time the rest of the device (and the agent's own event loop) does
+         * not get. Off by default; see docs/operations.md "Inference threads".
+         */
+        allowSpinning: z.boolean().default(false),
         /** Requests waiting per model version before 429. */
         queueDepth: z.number().int().positive().default(64),
         /** Per-request deadline. */
@@ -75,7 +81,7 @@ export const agentConfigSchema = z
         forbidEps: z.array(executionProviderSchema).default([]),
       })
       .strict()
-      .default({ graphOptimizationLevel: 'all', queueDepth: 64, requestTimeoutMs: 30_000, epBenchmarkBudgetMs: 10_000, epStartTimeoutMs: 60_000, forbidEps: [] }),
+      .default({ graphOptimizationLevel: 'all', allowSpinning: false, queueDepth: 64, requestTimeoutMs: 30_000, epBenchmarkBudgetMs: 10_000, epStartTimeoutMs: 60_000, forbidEps: [] }),
     telemetry: z
       .object({
         /** node-cron expression for collection. @default every 30 s */

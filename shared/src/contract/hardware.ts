@@ -40,5 +40,12 @@ export const epCandidateSchema = z.object({
   p50Ms: z.number().nonnegative().optional(),
   p95Ms: z.number().nonnegative().optional(),
   runs: z.number().int().nonnegative().optional(),
+  /** onnxruntime intra-op threads of the measured session (the fastest count tried, on the CPU EP). */
+  intraOpThreads: z.number().int().positive().optional(),
+  /** Thread counts measured side by side on this EP, when more than one was tried (no count: onnxruntime's default). */
+  threadTrials: z
+    .array(z.object({ intraOpThreads: z.number().int().positive().optional(), p50Ms: z.number().nonnegative(), runs: z.number().int().nonnegative() }))
+    .max(8)
+    .optional(),
 });
 export type EpCandidate = z.infer<typeof epCandidateSchema>;
