@@ -38,6 +38,9 @@ describe('tensor transfer to the inference worker', () => {
     ]);
     expect(valuesOf(result.outputs)).toEqual({ sum: [11, 22, 33], diff: [-9, -18, -27] });
     expect(body.byteLength).toBe(0);
+    // The body's memory comes back once the run is over, for the caller to reuse.
+    expect(result.inputBuffers).toHaveLength(1);
+    expect(Array.from(new Float32Array(result.inputBuffers![0]!))).toEqual([1, 2, 3, 10, 20, 30]);
   });
 
   it('inputs not marked are copied: the caller can read and reuse them', async () => {
@@ -49,6 +52,7 @@ describe('tensor transfer to the inference worker', () => {
     ];
     await session.run(inputs);
     const again = await session.run(inputs);
+    expect(again.inputBuffers).toBeUndefined();
     expect(Array.from(a)).toEqual([1, 2, 3]);
     expect(valuesOf(again.outputs).sum).toEqual([2, 3, 4]);
   });

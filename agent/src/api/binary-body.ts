@@ -12,6 +12,8 @@ export interface ReadBinaryBodyOptions {
   /** `Inference-Header-Content-Length` (0 for a raw octet-stream body): where the tensors begin. */
   headerLength: number;
   maxBytes: number;
+  /** Memory for a body of known length (a BodyPool's acquire); contents may be stale. @default Buffer.allocUnsafeSlow */
+  allocate?: (byteLength: number) => ArrayBuffer;
 }
 
 /** A readable body, as fastify hands it to a content-type parser (an IncomingMessage or a preParsing stream). */
@@ -42,7 +44,8 @@ export function readBinaryBody(payload: BodyStream, options: ReadBinaryBodyOptio
     // With a length, copy each chunk straight into place (pages are committed as they are written,
     // so a client that announces a large body and stalls costs no memory); without one (chunked),
     // collect and copy once at the end.
-    const target = contentLength === undefined ? undefined : Buffer.allocUnsafeSlow(pad + contentLength).fill(0, 0, pad);
+    const size = pad + (contentLength ?? 0);
+    const target = contentLength === undefined ? undefined : (options.allocate ? Buffer.from(options.allocate(size)) : Buffer.allocUnsafeSlow(size)).fill(0, 0, pad);
     const chunks: Buffer[] = [];
     let received = 0;
     const finish = (error?: Error, body?: Buffer): void => {

@@ -1,7 +1,9 @@
+import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EdgefleetError } from '@edgefleet/shared';
 import { isKserveDatatype } from '../inference/datatypes.js';
 import { INFERENCE_HEADER_LENGTH } from './binary-body.js';
+import type { BodyPool } from './body-pool.js';
 import { kserveInfer, splitBinaryBody, type KserveInferReply } from './kserve-infer.js';
 import { countRejection, type RouteContext } from './server.js';
 
@@ -52,18 +54,33 @@ export function registerKserveRoutes(app: FastifyInstance, context: RouteContext
     const { model, version } = request.params;
     try {
       const reply_ = await inferFromBody(context, model, version, request);
+      recycleBody(context.bodyPool, request.body, reply_.result.inputBuffers);
       if (reply_.binary.length === 0) return reply.type('application/json').send(reply_.header);
       const header = Buffer.from(JSON.stringify(reply_.header), 'utf8');
-      return reply
-        .header('Inference-Header-Content-Length', String(header.length))
-        .type('application/octet-stream')
-        .send(Buffer.concat([header, ...reply_.binary]));
+      reply.header('Inference-Header-Content-Length', String(header.length)).type('application/octet-stream');
+      const size = reply_.binary.reduce((n, b) => n + b.length, header.length);
+      if (size < STREAM_REPLY_BYTES) return reply.send(Buffer.concat([header, ...reply_.binary]));
+      // Large outputs go out as they are (the socket writes each piece) instead of being copied
+      // into one more buffer: 1.6 MB for the detector's output map.
+      return reply.header('content-length', String(size)).send(Readable.from([header, ...reply_.binary], { objectMode: false }));
     } catch (error) {
       return countRejection(context, model, error);
     }
   };
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);
+}
+
+/** Replies at least this large are streamed from their parts rather than concatenated. */
+const STREAM_REPLY_BYTES = 256 * 1024;
+
+/**
+ * After a successful run nothing refers to the request's body any more: its memory (moved back
+ * from the inference worker, or never moved) goes to the pool for the next body of that size.
+ */
+function recycleBody(pool: BodyPool, body: unknown, inputBuffers: readonly ArrayBuffer[] | undefined): void {
+  for (const buffer of inputBuffers ?? []) pool.release(buffer);
+  if (Buffer.isBuffer(body) && body.buffer instanceof ArrayBuffer && body.buffer.byteLength > 0) pool.release(body.buffer);
 }
 
 async function inferFromBody(context: RouteContext, model: string, version: string | undefined, request: FastifyRequest): Promise<KserveInferReply> {

@@ -3,6 +3,7 @@ import { EdgefleetError, isEdgefleetError, toEdgefleetError } from '@edgefleet/s
 import type { InferenceRuntimeWithEvents } from '../inference/runtime.js';
 import type { InferenceRuntime } from '../inference/runtime-port.js';
 import { INFERENCE_HEADER_LENGTH, readBinaryBody } from './binary-body.js';
+import { createBodyPool, type BodyPool } from './body-pool.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
 import { registerTfServingRoutes } from './tf-serving-routes.js';
@@ -87,6 +88,7 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
   const metrics = createInferenceMetrics(runtime, { defaultMetrics: options.defaultMetrics ?? true });
   const unsubscribe = 'subscribe' in runtime ? runtime.subscribe((event) => metrics.observe(event)) : () => undefined;
   let ready = options.ready ?? false;
+  const bodyPool = createBodyPool();
 
   app.addContentTypeParser('application/octet-stream', (request: FastifyRequest, payload: RawRequestDefaultExpression) => {
     const length = Number(request.headers['content-length']);
@@ -94,6 +96,7 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
       contentLength: Number.isSafeInteger(length) && length >= 0 ? length : undefined,
       headerLength: Number(request.headers[INFERENCE_HEADER_LENGTH] ?? 0),
       maxBytes: maxBodyBytes,
+      allocate: (byteLength) => bodyPool.acquire(byteLength),
     });
   });
 
@@ -111,7 +114,7 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new EdgefleetError('NOT_FOUND', `no route ${request.method} ${request.url}`)));
 
-  const context = { runtime, metrics, isReady: () => ready, version: options.version ?? '0.0.0' };
+  const context = { runtime, metrics, bodyPool, isReady: () => ready, version: options.version ?? '0.0.0' };
   registerTfServingRoutes(app, context);
   registerKserveRoutes(app, context);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
@@ -141,6 +144,8 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
 export interface RouteContext {
   runtime: InferenceRuntime;
   metrics: InferenceMetrics;
+  /** Binary request bodies, handed back by the runtime after their run. */
+  bodyPool: BodyPool;
   isReady(): boolean;
   version: string;
 }

@@ -61,6 +61,11 @@ export interface InferResult {
   outputs: Tensor[];
   queueMs: number;
   computeMs: number;
+  /**
+   * The memory of inputs the caller gave up (`transfer`), handed back once the run is over, where
+   * the session could: nothing else refers to it, so the caller may reuse it (the local API's body pool).
+   */
+  inputBuffers?: ArrayBuffer[];
 }
 
 export interface VersionStatus {

@@ -130,7 +130,7 @@ export class ServingVersion {
           clearTimeout(job.timer);
           if (job.onAbort) job.signal?.removeEventListener('abort', job.onAbort);
           this.options.onOutcome({ ok: true, queueMs, computeMs: result.computeMs, batch: job.inputs[0]?.shape[0] ?? 1 });
-          job.resolve({ model: this.model, version: this.version, ep: this.ep, outputs: result.outputs, queueMs, computeMs: result.computeMs });
+          job.resolve({ model: this.model, version: this.version, ep: this.ep, outputs: result.outputs, queueMs, computeMs: result.computeMs, ...(result.inputBuffers ? { inputBuffers: result.inputBuffers } : {}) });
         },
         (error: unknown) => {
           if (job.settled) return;

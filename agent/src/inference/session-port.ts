@@ -30,6 +30,8 @@ export interface SessionRunResult {
   outputs: Tensor[];
   /** Time inside session.run, measured where it ran. */
   computeMs: number;
+  /** The buffers of inputs given up (`transfer`), back from the session after the run: free for reuse. */
+  inputBuffers?: ArrayBuffer[];
 }
 
 export interface ModelSession {

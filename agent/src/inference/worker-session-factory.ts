@@ -16,8 +16,8 @@ interface WireTensor {
 type WorkerMessage =
   | { type: 'ready'; inputs: WireSpec[]; outputs: WireSpec[] }
   | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; outputs: WireTensor[]; computeMs: number }
-  | { type: 'error'; id: number; message: string }
+  | { type: 'result'; id: number; outputs: WireTensor[]; computeMs: number; givenBack: ArrayBuffer[] }
+  | { type: 'error'; id: number; message: string; givenBack: ArrayBuffer[] }
   | { type: 'released' };
 
 interface WireSpec {
@@ -115,7 +115,7 @@ async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: A
         case 'result': {
           const p = pending.get(msg.id);
           pending.delete(msg.id);
-          p?.resolve({ outputs: msg.outputs.map(fromWire), computeMs: msg.computeMs });
+          p?.resolve({ outputs: msg.outputs.map(fromWire), computeMs: msg.computeMs, ...(msg.givenBack.length > 0 ? { inputBuffers: msg.givenBack } : {}) });
           break;
         }
         case 'error': {
@@ -152,10 +152,11 @@ async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: A
         if (!isKserveDatatype(t.datatype)) throw new EdgefleetError('INPUT_INVALID', `input ${t.name}: unknown datatype ${t.datatype}`);
         return { name: t.name, type: KSERVE_TO_ORT[t.datatype], dims: t.shape, data: t.data };
       });
+      const moved = givenUpBuffers(inputs);
       return new Promise<SessionRunResult>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         try {
-          worker.postMessage({ type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}) }, givenUpBuffers(inputs));
+          worker.postMessage({ type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}), ...(moved.length > 0 ? { giveBack: true } : {}) }, moved);
         } catch (error) {
           // e.g. a buffer already moved away by an earlier run: no message went out, so no reply comes.
           pending.delete(id);

@@ -10,11 +10,14 @@
  * create/run/release; validation, queues and timing live in the typed main-thread code, and the
  * integration tests run this code for real.
  *
- * Protocol (main → worker): {type:'run', id, feeds:[{name,type,dims,data}], outputs?} | {type:'release'}
+ * Protocol (main → worker): {type:'run', id, feeds:[{name,type,dims,data}], outputs?, giveBack?} | {type:'release'}
  *           (worker → main): {type:'ready', inputs, outputs} | {type:'failed', message}
- *                            | {type:'result', id, outputs, computeMs} | {type:'error', id, message} | {type:'released'}
+ *                            | {type:'result', id, outputs, computeMs, givenBack} | {type:'error', id, message, givenBack}
+ *                            | {type:'released'}
  * Tensor data crosses by transfer where its sender gives it up (outputs always; feeds when the
- * caller marked them `transfer`): structured-cloning a 4.9 MB input cost ~1.8 ms each way.
+ * caller marked them `transfer`): structured-cloning a 4.9 MB input cost ~1.8 ms each way. With
+ * `giveBack` the worker moves the feeds' buffers back once the run is over, so the main thread can
+ * reuse them for the next request body instead of faulting in fresh pages.
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
@@ -38,9 +41,17 @@ async function start() {
     parentPort.postMessage({ type: 'failed', message: errorText(e) });
   }
 }
+function feedBuffers(msg) {
+  const buffers = new Set();
+  if (msg.giveBack) {
+    for (const f of msg.feeds) if (ArrayBuffer.isView(f.data) && f.data.buffer instanceof ArrayBuffer && f.data.buffer.byteLength > 0) buffers.add(f.data.buffer);
+  }
+  return [...buffers];
+}
 parentPort.on('message', async (msg) => {
   if (msg.type === 'run') {
     const started = performance.now();
+    const givenBack = feedBuffers(msg);
     try {
       const feeds = {};
       for (const f of msg.feeds) feeds[f.name] = new ort.Tensor(f.type, f.data, f.dims);
@@ -54,9 +65,10 @@ parentPort.on('message', async (msg) => {
         if (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer && t.data.buffer.byteLength > 0) moved.add(t.data.buffer);
       }
       // Output tensors are this worker's own and dropped after the post: move them, don't copy.
-      parentPort.postMessage({ type: 'result', id: msg.id, outputs, computeMs }, [...moved]);
+      // onnxruntime is done with the feeds once run() resolves: their buffers can go back.
+      parentPort.postMessage({ type: 'result', id: msg.id, outputs, computeMs, givenBack }, [...moved, ...givenBack]);
     } catch (e) {
-      parentPort.postMessage({ type: 'error', id: msg.id, message: errorText(e) });
+      parentPort.postMessage({ type: 'error', id: msg.id, message: errorText(e), givenBack }, givenBack);
     }
   } else if (msg.type === 'release') {
     try {
