@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { EdgefleetError } from '@edgefleet/shared';
 import { isKserveDatatype } from '../inference/datatypes.js';
@@ -57,12 +56,12 @@ export function registerKserveRoutes(app: FastifyInstance, context: RouteContext
       recycleBody(context.bodyPool, request.body, reply_.result.inputBuffers);
       if (reply_.binary.length === 0) return reply.type('application/json').send(reply_.header);
       const header = Buffer.from(JSON.stringify(reply_.header), 'utf8');
-      reply.header('Inference-Header-Content-Length', String(header.length)).type('application/octet-stream');
-      const size = reply_.binary.reduce((n, b) => n + b.length, header.length);
-      if (size < STREAM_REPLY_BYTES) return reply.send(Buffer.concat([header, ...reply_.binary]));
-      // Large outputs go out as they are (the socket writes each piece) instead of being copied
-      // into one more buffer: 1.6 MB for the detector's output map.
-      return reply.header('content-length', String(size)).send(Readable.from([header, ...reply_.binary], { objectMode: false }));
+      // One buffer, one write. Writing the detector's 1.6 MB output map from its parts instead
+      // (a stream, or a corked writev on the raw socket) measured no faster, side by side.
+      return reply
+        .header('Inference-Header-Content-Length', String(header.length))
+        .type('application/octet-stream')
+        .send(Buffer.concat([header, ...reply_.binary]));
     } catch (error) {
       return countRejection(context, model, error);
     }
@@ -70,9 +69,6 @@ export function registerKserveRoutes(app: FastifyInstance, context: RouteContext
   app.post('/v2/models/:model/infer', infer);
   app.post('/v2/models/:model/versions/:version/infer', infer);
 }
-
-/** Replies at least this large are streamed from their parts rather than concatenated. */
-const STREAM_REPLY_BYTES = 256 * 1024;
 
 /**
  * After a successful run nothing refers to the request's body any more: its memory (moved back
