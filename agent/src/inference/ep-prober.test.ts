@@ -106,6 +106,20 @@ describe('probeExecutionProviders with fake EPs', () => {
     await result.session.release();
   });
 
+  it('tries no other thread count on a generated input for variable-size inputs (it would not look like real requests)', async () => {
+    const factory = createFakeSessionFactory({ eps: { cpu: { runMs: 12, runMsByThreads: { 1: 2 } } }, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, -1, -1] }] });
+    const request = { ...base(factory, ['cpu']), sessionOptions: (_ep: string, threads?: number) => ({ intraOpNumThreads: threads ?? 4 }), threadCounts: () => [1] };
+    const sampled = await probeExecutionProviders(request);
+    expect(sampled.intraOpThreads).toBeUndefined();
+    expect(sampled.candidates[0]?.threadTrials).toBeUndefined();
+    expect(factory.attempts.map((a) => a.intraOpThreads)).toEqual([4]);
+    await sampled.session.release();
+    // With the caller's own (representative) input, they are measured.
+    const given = await probeExecutionProviders({ ...request, inputs: [{ name: 'x', datatype: 'FP32', shape: [1, 3, 8, 8], data: new Float32Array(192) }] });
+    expect(given.intraOpThreads).toBe(1);
+    await given.session.release();
+  });
+
   it('another thread count must beat the default clearly: a near tie keeps the default', async () => {
     const factory = createFakeSessionFactory({ eps: { cpu: { runMs: 40, runMsByThreads: { 1: 39 } } } });
     const result = await probeExecutionProviders({ ...base(factory, ['cpu']), sessionOptions: (_ep, threads) => ({ intraOpNumThreads: threads ?? 2 }), threadCounts: () => [1] });

@@ -12,7 +12,10 @@ export interface ProbeRequest {
   skipped?: readonly EpCandidate[];
   /** Options for a session on `ep`; `intraOpThreads` is set when a thread count is being measured. */
   sessionOptions: (ep: ExecutionProvider, intraOpThreads?: number) => SessionOptionsSpec;
-  /** Other intra-op thread counts to time against an EP's default (threadCountsToTry); none by default. */
+  /**
+   * Other intra-op thread counts to time against an EP's default (threadCountsToTry); none by
+   * default. Tried only with `inputs` given or a model whose input shapes are all fixed.
+   */
   threadCounts?: (ep: ExecutionProvider) => readonly number[];
   /** Inputs for warm-up and timing; default generated from the model's specs. */
   inputs?: Tensor[];
@@ -125,6 +128,7 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
     }
     const variants: Variant[] = [{ session, threads: undefined, times: [] }];
     try {
+      const representative = request.inputs !== undefined || session.inputs.every((spec) => spec.shape.every((d) => d >= 0));
       inputs ??= sampleInputs(session.inputs);
       const warm = await session.run(inputs);
       const bad = nonFiniteOutputs(warm.outputs);
@@ -132,8 +136,10 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
       const timeUntil = now() + Math.max(0, (budgetEnd - now()) / candidatesLeft);
       const alone = request.skipBenchmarkWhenAlone && request.candidates.length === 1;
       const threadsOf = (v: Variant): number | undefined => v.threads ?? request.sessionOptions(ep).intraOpNumThreads;
-      // Other thread counts only for a candidate that works, and only within its share of the budget.
-      if (bad.length === 0 && !alone) {
+      // Other thread counts only for a candidate that works, within its share of the budget, and
+      // on inputs shaped like real requests: a generated input for a variable-size image (64×64
+      // instead of 640×640) made one thread look fastest for a detector that needs them all.
+      if (bad.length === 0 && !alone && representative) {
         for (const threads of request.threadCounts?.(ep) ?? []) {
           if (now() >= timeUntil) break;
           const variant = await startVariant(start, threads, inputs);
