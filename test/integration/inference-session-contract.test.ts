@@ -36,6 +36,14 @@ describe.each(factories)('SessionFactory contract: %s', (_name, make) => {
     await expect(session.run([{ name: 'x', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) }])).rejects.toThrow();
   });
 
+  it('a feed that is not a model input fails the run with INFERENCE_FAILED, and the session keeps serving', async () => {
+    const session = await make().create({ modelPath, ep: 'cpu', options: { intraOpNumThreads: 1 } });
+    await expect(session.run([{ name: 'nope', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([1, 2, 3, 4]) }])).rejects.toMatchObject({ code: 'INFERENCE_FAILED' });
+    const again = await session.run([{ name: 'x', datatype: 'FP32', shape: [1, 4], data: Float32Array.from([5, 6, 7, 8]) }]);
+    expect(Array.from(again.outputs[0]!.data as Float32Array)).toEqual([5, 6, 7, 8]);
+    await session.release();
+  });
+
   it('an EP this machine lacks (cuda) rejects with EP_UNAVAILABLE', async () => {
     await expect(make().create({ modelPath, ep: 'cuda', options: {} })).rejects.toMatchObject({ code: 'EP_UNAVAILABLE' });
   });

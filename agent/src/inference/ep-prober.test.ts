@@ -120,6 +120,14 @@ describe('probeExecutionProviders with fake EPs', () => {
     await given.session.release();
   });
 
+  it('given inputs the model rejects (a wrong golden input) fall back to generated ones: the model still loads', async () => {
+    const factory = createFakeSessionFactory({ eps: { cpu: {} } });
+    const result = await probeExecutionProviders({ ...base(factory, ['cpu']), inputs: [{ name: 'nope', datatype: 'FP32', shape: [1, 4], data: new Float32Array(4) }] });
+    expect(result.candidates[0]).toMatchObject({ ep: 'cpu', status: 'selected' });
+    expect(result.candidates[0]?.runs).toBeGreaterThanOrEqual(1);
+    await result.session.release();
+  });
+
   it('another thread count must beat the default clearly: a near tie keeps the default', async () => {
     const factory = createFakeSessionFactory({ eps: { cpu: { runMs: 40, runMsByThreads: { 1: 39 } } } });
     const result = await probeExecutionProviders({ ...base(factory, ['cpu']), sessionOptions: (_ep, threads) => ({ intraOpNumThreads: threads ?? 2 }), threadCounts: () => [1] });

@@ -14,10 +14,14 @@ export interface ProbeRequest {
   sessionOptions: (ep: ExecutionProvider, intraOpThreads?: number) => SessionOptionsSpec;
   /**
    * Other intra-op thread counts to time against an EP's default (threadCountsToTry); none by
-   * default. Tried only with `inputs` given or a model whose input shapes are all fixed.
+   * default. Tried only on `inputs` given by the caller, or on a model whose input dimensions are
+   * all fixed but the batch.
    */
   threadCounts?: (ep: ExecutionProvider) => readonly number[];
-  /** Inputs for warm-up and timing; default generated from the model's specs. */
+  /**
+   * Inputs for warm-up and timing, shaped like real requests (a golden input); default generated
+   * from the model's specs. Given inputs the model rejects are replaced by generated ones.
+   */
   inputs?: Tensor[];
   /** Per-candidate session start deadline. */
   startTimeoutMs: number;
@@ -99,7 +103,8 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
   const reports: EpCandidate[] = [...(request.skipped ?? [])];
   const started: Started[] = [];
   let fallbacks = 0;
-  let inputs = request.inputs;
+  const givenInputs = request.inputs;
+  let inputs = givenInputs;
   const budgetEnd = now() + request.budgetMs;
 
   for (const [index, ep] of request.candidates.entries()) {
@@ -128,9 +133,17 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
     }
     const variants: Variant[] = [{ session, threads: undefined, times: [] }];
     try {
-      const representative = request.inputs !== undefined || session.inputs.every((spec) => spec.shape.every((d) => d >= 0));
-      inputs ??= sampleInputs(session.inputs);
-      const warm = await session.run(inputs);
+      let warm;
+      try {
+        warm = await session.run((inputs ??= sampleInputs(session.inputs)));
+      } catch (error) {
+        if (!givenInputs || inputs !== givenInputs) throw error;
+        // The caller's inputs (a golden input) do not fit the model: measure on generated ones and
+        // leave the verdict on the given ones to the smoke test, which names what is wrong.
+        inputs = sampleInputs(session.inputs);
+        warm = await session.run(inputs);
+      }
+      const representative = inputs === givenInputs || session.inputs.every((spec) => spec.shape.every((d, i) => d >= 0 || i === 0));
       const bad = nonFiniteOutputs(warm.outputs);
       const candidatesLeft = request.candidates.length - index;
       const timeUntil = now() + Math.max(0, (budgetEnd - now()) / candidatesLeft);
@@ -138,7 +151,8 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
       const threadsOf = (v: Variant): number | undefined => v.threads ?? request.sessionOptions(ep).intraOpNumThreads;
       // Other thread counts only for a candidate that works, within its share of the budget, and
       // on inputs shaped like real requests: a generated input for a variable-size image (64×64
-      // instead of 640×640) made one thread look fastest for a detector that needs them all.
+      // instead of 640×640) made one thread look fastest for a detector that needs them all. A
+      // variable batch dimension is fine: generated inputs use 1, the usual request.
       if (bad.length === 0 && !alone && representative) {
         for (const threads of request.threadCounts?.(ep) ?? []) {
           if (now() >= timeUntil) break;

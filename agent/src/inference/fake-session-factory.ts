@@ -81,6 +81,9 @@ export function createFakeSessionFactory(options: FakeSessionFactoryOptions = {}
         if (released) throw new EdgefleetError('INFERENCE_FAILED', 'session released');
         const current = eps.get(spec.ep) ?? {};
         const started = performance.now();
+        // Like onnxruntime: a feed that is not a model input fails the run.
+        const unknown = feeds.find((f) => !inputs.some((i) => i.name === f.name));
+        if (unknown) throw new EdgefleetError('INFERENCE_FAILED', `input '${unknown.name}' is not an input of the model`);
         const runMs = (threads !== undefined ? current.runMsByThreads?.[threads] : undefined) ?? current.runMs;
         if (runMs) await sleep(runMs);
         const first = feeds[0];

@@ -1,4 +1,5 @@
 import { EdgefleetError, toEdgefleetError, type AgentConfig, type EpCandidate, type ExecutionProvider, type HardwareProfile } from '@edgefleet/shared';
+import { isKserveDatatype, toTypedData } from './datatypes.js';
 import { createEpChoiceCache, type EpChoiceCache } from './ep-cache.js';
 import { planExecutionProviders } from './ep-policy.js';
 import { probeExecutionProviders } from './ep-prober.js';
@@ -40,6 +41,20 @@ export interface CreateInferenceRuntimeOptions {
   logger?: RuntimeLogger;
   /** Unix ms, for telemetry windows. */
   now?: () => number;
+}
+
+/**
+ * Warm-up inputs as typed arrays where their datatype allows: a golden input arrives as JSON, and
+ * each benchmark run would otherwise clone a JS array of numbers to the worker. Data that does not
+ * convert is left as it is (the probe then falls back to generated inputs, the smoke test reports it).
+ */
+function typedWhereKnown(t: Tensor): Tensor {
+  if (ArrayBuffer.isView(t.data) || !isKserveDatatype(t.datatype)) return t;
+  try {
+    return { ...t, data: toTypedData(t.datatype, t.data, t.name) };
+  } catch {
+    return t;
+  }
 }
 
 const DEFAULTS = { queueDepth: 64, requestTimeoutMs: 30_000, epBenchmarkBudgetMs: 10_000, epStartTimeoutMs: 60_000, forbidEps: [] as ExecutionProvider[] };
@@ -136,7 +151,7 @@ export async function createInferenceRuntime(options: CreateInferenceRuntimeOpti
       sessionOptions: (ep: ExecutionProvider, threads?: number) => sessionOptionsFor(hardware, config, ep, threads),
       startTimeoutMs: config.epStartTimeoutMs,
       budgetMs: config.epBenchmarkBudgetMs,
-      ...(request.warmupInputs ? { inputs: request.warmupInputs } : {}),
+      ...(request.warmupInputs ? { inputs: request.warmupInputs.map(typedWhereKnown) } : {}),
     };
     let result: Awaited<ReturnType<typeof probeExecutionProviders>> | undefined;
     let fromCache = false;
