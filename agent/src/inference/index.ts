@@ -17,7 +17,7 @@ export { createFakeSessionFactory, type FakeEpBehaviour, type FakeSessionFactory
 export { planExecutionProviders, type EpPlan } from './ep-policy.js';
 export { probeExecutionProviders, type ProbeRequest, type ProbeResult } from './ep-prober.js';
 export { createEpChoiceCache, type EpChoice, type EpChoiceCache, type EpChoiceKey } from './ep-cache.js';
-export { sessionOptionsFor } from './session-options.js';
+export { sessionOptionsFor, threadCountsToTry } from './session-options.js';
 export { nonFiniteOutputs, sampleInputs } from './sample-inputs.js';
 export { validateInputs } from './validate-inputs.js';
 export {

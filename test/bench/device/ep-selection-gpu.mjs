@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { createNodeHardwarePort, detectHardware } from '../../../agent/dist/hardware/index.js';
-import { createWorkerSessionFactory, planExecutionProviders, probeExecutionProviders, sampleInputs, sessionOptionsFor } from '../../../agent/dist/inference/index.js';
+import { createWorkerSessionFactory, planExecutionProviders, probeExecutionProviders, sampleInputs, sessionOptionsFor, threadCountsToTry } from '../../../agent/dist/inference/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const modelsDir =
@@ -41,7 +41,8 @@ for (const c of cases) {
       modelPath: path,
       candidates: plan.candidates,
       skipped: plan.skipped,
-      sessionOptions: (ep) => sessionOptionsFor(hardware, {}, ep),
+      sessionOptions: (ep, threads) => sessionOptionsFor(hardware, {}, ep, threads),
+      threadCounts: (ep) => threadCountsToTry(hardware, {}, ep),
       inputs: [input],
       startTimeoutMs,
       budgetMs,
