@@ -65,8 +65,10 @@ parentPort.on('message', async (msg) => {
         if (ArrayBuffer.isView(t.data) && t.data.buffer instanceof ArrayBuffer && t.data.buffer.byteLength > 0) moved.add(t.data.buffer);
       }
       // Output tensors are this worker's own and dropped after the post: move them, don't copy.
-      // onnxruntime is done with the feeds once run() resolves: their buffers can go back.
-      parentPort.postMessage({ type: 'result', id: msg.id, outputs, computeMs, givenBack }, [...moved, ...givenBack]);
+      // onnxruntime is done with the feeds once run() resolves: their buffers can go back (unless an
+      // output is a view of one, which already goes back as that output).
+      const back = givenBack.filter((b) => !moved.has(b));
+      parentPort.postMessage({ type: 'result', id: msg.id, outputs, computeMs, givenBack: back }, [...moved, ...back]);
     } catch (e) {
       parentPort.postMessage({ type: 'error', id: msg.id, message: errorText(e), givenBack }, givenBack);
     }
