@@ -1,11 +1,12 @@
 /**
  * Request-body memory for the binary inference path, reused across requests.
  *
- * A fresh multi-megabyte buffer per request is paid twice: its pages fault in as the body is
- * copied into it (a 4.9 MB detector input: ~2.0 ms into fresh memory vs ~0.2 ms into memory used
- * before), and V8 counts it as external memory, so a steady stream of requests keeps starting
- * full garbage collections on the main thread. The inference worker hands a request's body back
- * once its run is over (InferResult.inputBuffers); it waits here for the next request of that size.
+ * A fresh multi-megabyte buffer per request faults its pages in as the body is copied into it (a
+ * 4.9 MB detector input: ~2.0 ms into fresh memory vs ~0.2 ms into memory used before, measured
+ * alone; 0.1–1.1 ms per request side by side through the API, within a shared machine's noise),
+ * and the allocator may hand the pages back to the OS between requests. The inference worker hands a
+ * request's body back once its run is over (InferResult.inputBuffers); it waits here for the next
+ * request of that size.
  *
  * Bounded both ways: small bodies are not pooled (the allocator is fast for them), and the pool
  * holds at most `maxBuffers` buffers and `maxBytes` in all, dropping the least recently returned.
@@ -15,7 +16,7 @@ export interface BodyPool {
   acquire(byteLength: number): ArrayBuffer;
   /** Gives memory back; nothing may refer to it any more. Ignored when too small, detached or over the bounds. */
   release(buffer: ArrayBuffer): void;
-  /** Buffers and bytes held now. */
+  /** Buffers and bytes held now; buffers handed out again and allocated since creation. */
   stats(): { buffers: number; bytes: number; reused: number; allocated: number };
 }
 
