@@ -62,7 +62,7 @@ interface Variant {
   times: number[];
 }
 
-/** Another intra-op thread count is chosen only when its p50 is at least 10% below the default's. */
+/** Another intra-op thread count is chosen only when its p50 is at least 10% below the best so far. */
 const THREAD_MARGIN = 0.9;
 
 function percentile(sorted: number[], p: number): number {
@@ -92,8 +92,8 @@ async function withTimeout<T>(ms: number, what: string, start: (signal: AbortSig
  * Tries each candidate EP, one at a time (onnxruntime-node rejects create() for an EP that cannot
  * start and has no fallback): start with a deadline, one warm-up run, an output sanity check, then
  * timed runs within an equal share of the remaining budget; where `threadCounts` offers other
- * intra-op thread counts, sessions with those are timed round-robin beside the default and the
- * fastest stands for the EP. Picks the lowest p50 among candidates
+ * intra-op thread counts, a session with each is timed round-robin against the best so far and the
+ * winner stands for the EP. Picks the lowest p50 among candidates
  * whose outputs are finite (when none is finite the model itself is at fault: the fastest is kept
  * and the smoke test will reject it). Releases every session but the chosen one.
  */
@@ -153,35 +153,49 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
       // on inputs shaped like real requests: a generated input for a variable-size image (64×64
       // instead of 640×640) made one thread look fastest for a detector that needs them all. A
       // variable batch dimension is fine: generated inputs use 1, the usual request.
-      if (bad.length === 0 && !alone && representative) {
-        for (const threads of request.threadCounts?.(ep) ?? []) {
-          if (now() >= timeUntil) break;
-          const variant = await startVariant(start, threads, inputs);
-          if (variant) variants.push(variant);
+      const counts = bad.length === 0 && !alone && representative ? (request.threadCounts?.(ep) ?? []) : [];
+      let best = variants[0]!;
+      const trials: NonNullable<EpCandidate['threadTrials']> = [];
+      // One pass per other count, each pitting it against the best so far (two sessions of the
+      // model alive at a time, not one per count: memory is what small devices lack), or a single
+      // pass timing the default alone.
+      const passes = Math.max(1, counts.length);
+      for (let pass = 0; pass < passes; pass++) {
+        const passEnd = now() + Math.max(0, (timeUntil - now()) / (passes - pass));
+        const threads = counts[pass];
+        const challenger = threads !== undefined && now() < timeUntil ? await startVariant(start, threads, inputs) : undefined;
+        if (pass > 0 && !challenger) continue;
+        if (challenger) variants.push(challenger);
+        const contenders = challenger ? [best, challenger] : [best];
+        for (const v of contenders) v.times = [];
+        // Round-robin, so a noisy second on a shared machine lands on both alike. At least one
+        // timed run each, so every started candidate reports a latency.
+        do {
+          for (const v of contenders) {
+            const t0 = now();
+            await v.session.run(inputs);
+            v.times.push(now() - t0);
+          }
+        } while (!alone && best.times.length < maxRuns && now() < passEnd);
+        for (const v of contenders) {
+          v.times.sort((a, b) => a - b);
+          if (challenger && (v === challenger || trials.length === 0)) trials.push({ intraOpThreads: threadsOf(v), p50Ms: round(percentile(v.times, 50)), runs: v.times.length });
         }
+        if (!challenger) continue;
+        // Another thread count has to win clearly: a noisy tie must not swap a big model onto one
+        // thread (the detector: 61 ms on 2 threads, 89 ms on 1).
+        const loser = percentile(challenger.times, 50) < percentile(best.times, 50) * THREAD_MARGIN ? best : challenger;
+        if (loser === best) best = challenger;
+        variants.splice(variants.indexOf(loser), 1);
+        await loser.session.release().catch(() => undefined);
       }
-      // Round-robin, so a noisy second on a shared machine lands on every variant alike. At least
-      // one timed run each, so every started candidate reports a latency.
-      do {
-        for (const v of variants) {
-          const t0 = now();
-          await v.session.run(inputs);
-          v.times.push(now() - t0);
-        }
-      } while (!alone && variants[0]!.times.length < maxRuns && now() < timeUntil);
-      for (const v of variants) v.times.sort((a, b) => a - b);
-      // Another thread count has to beat the default clearly: a noisy tie must not swap a big
-      // model onto one thread (the detector: 61 ms on 2 threads, 89 ms on 1).
-      const defaultP50 = percentile(variants[0]!.times, 50);
-      const best = variants.reduce((a, b) => (percentile(b.times, 50) < Math.min(percentile(a.times, 50), defaultP50 * THREAD_MARGIN) ? b : a));
-      await releaseAll(variants.filter((v) => v !== best).map((v) => v.session));
       Object.assign(report, {
         status: 'started',
         p50Ms: round(percentile(best.times, 50)),
         p95Ms: round(percentile(best.times, 95)),
         runs: best.times.length,
         intraOpThreads: threadsOf(best),
-        ...(variants.length > 1 ? { threadTrials: variants.map((v) => ({ intraOpThreads: threadsOf(v), p50Ms: round(percentile(v.times, 50)), runs: v.times.length })) } : {}),
+        ...(trials.length > 0 ? { threadTrials: trials } : {}),
         ...(bad.length > 0 ? { reason: `outputs not finite: ${bad.join(', ')}` } : {}),
       });
       started.push({ ep, session: best.session, finite: bad.length === 0, report, p50: percentile(best.times, 50), threads: best.threads });
