@@ -25,14 +25,14 @@ export interface BodyPoolOptions {
   minBytes?: number;
   /** @default 4 */
   maxBuffers?: number;
-  /** @default 64 MiB */
+  /** Memory held between requests at most: on a small device it is memory nothing else can use. @default 16 MiB */
   maxBytes?: number;
 }
 
 export function createBodyPool(options: BodyPoolOptions = {}): BodyPool {
   const minBytes = options.minBytes ?? 64 * 1024;
   const maxBuffers = options.maxBuffers ?? 4;
-  const maxBytes = options.maxBytes ?? 64 * 1024 * 1024;
+  const maxBytes = options.maxBytes ?? 16 * 1024 * 1024;
   // Oldest first: a request size that stopped coming ages out.
   const held: ArrayBuffer[] = [];
   let bytes = 0;
