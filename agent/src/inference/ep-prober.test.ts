@@ -55,6 +55,18 @@ describe('probeExecutionProviders with fake EPs', () => {
     expect(factory.live.size).toBe(0);
   });
 
+  it('keeps only the leader so far loaded: each slower candidate is released once measured', async () => {
+    const factory = createFakeSessionFactory({ eps: { tensorrt: { runMs: 30 }, cuda: { runMs: 5 }, cpu: { runMs: 15 } } });
+    let peak = 0;
+    const counting = { create: async (...args: Parameters<typeof factory.create>) => { const s = await factory.create(...args); peak = Math.max(peak, factory.live.size); return s; } };
+    const result = await probeExecutionProviders(base(counting, ['tensorrt', 'cuda', 'cpu']));
+    expect(result.ep).toBe('cuda');
+    expect(result.candidates.map((c) => c.status)).toEqual(['started', 'selected', 'started']);
+    expect(peak).toBe(2);
+    expect(factory.live.size).toBe(1);
+    await result.session.release();
+  });
+
   it('a start that hangs times out and the next candidate is used', async () => {
     const factory = createFakeSessionFactory({ eps: { cuda: { hang: true }, cpu: {} } });
     const result = await probeExecutionProviders({ ...base(factory, ['cuda', 'cpu']), startTimeoutMs: 50 });

@@ -95,13 +95,15 @@ async function withTimeout<T>(ms: number, what: string, start: (signal: AbortSig
  * intra-op thread counts, a session with each is timed round-robin against the best so far and the
  * winner stands for the EP. Picks the lowest p50 among candidates
  * whose outputs are finite (when none is finite the model itself is at fault: the fastest is kept
- * and the smoke test will reject it). Releases every session but the chosen one.
+ * and the smoke test will reject it). Only the leader so far stays loaded: each slower candidate's
+ * session is released as soon as it has been measured.
  */
 export async function probeExecutionProviders(request: ProbeRequest): Promise<ProbeResult> {
   const now = request.now ?? (() => performance.now());
   const maxRuns = request.maxRuns ?? 20;
   const reports: EpCandidate[] = [...(request.skipped ?? [])];
   const started: Started[] = [];
+  let leader: Started | undefined;
   let fallbacks = 0;
   const givenInputs = request.inputs;
   let inputs = givenInputs;
@@ -198,7 +200,15 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
         ...(trials.length > 0 ? { threadTrials: trials } : {}),
         ...(bad.length > 0 ? { reason: `outputs not finite: ${bad.join(', ')}` } : {}),
       });
-      started.push({ ep, session: best.session, finite: bad.length === 0, report, p50: percentile(best.times, 50), threads: best.threads });
+      const entry: Started = { ep, session: best.session, finite: bad.length === 0, report, p50: percentile(best.times, 50), threads: best.threads };
+      started.push(entry);
+      // Only the leader so far stays loaded: a Jetson trying TensorRT, CUDA and the CPU would
+      // otherwise hold three sessions of the model (and its GPU memory) until the probe ends.
+      if (leader) {
+        const winner = entry.finite !== leader.finite ? (entry.finite ? entry : leader) : entry.p50 < leader.p50 ? entry : leader;
+        await (winner === entry ? leader : entry).session.release().catch(() => undefined);
+        leader = winner;
+      } else leader = entry;
     } catch (error) {
       report.reason = `warm-up failed: ${error instanceof Error ? error.message : String(error)}`;
       if (started.length === 0) fallbacks++;
@@ -207,8 +217,7 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
   }
 
   const finite = started.filter((s) => s.finite);
-  const pool = finite.length > 0 ? finite : started;
-  const best = pool.reduce<Started | undefined>((a, b) => (a === undefined || b.p50 < a.p50 ? b : a), undefined);
+  const best = leader;
   if (!best) {
     throw new EdgefleetError('MODEL_LOAD_FAILED', `no execution provider could run the model (${reports.map((r) => `${r.ep}: ${r.reason ?? r.status}`).join('; ')})`, {
       details: { candidates: reports },
@@ -218,7 +227,6 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
   for (const s of started) {
     if (s !== best && !s.finite && finite.length > 0) s.report.status = 'failed';
   }
-  await releaseAll(started.filter((s) => s !== best).map((s) => s.session));
   return { session: best.session, ep: best.ep, candidates: reports, fallbacks, intraOpThreads: best.threads };
 }
 
