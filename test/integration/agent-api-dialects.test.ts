@@ -3,17 +3,21 @@ import { join } from 'node:path';
 import { createApiServer, createInferenceRuntime, createNodeHardwarePort, detectHardware, type ApiServer, type InferenceRuntimeWithEvents } from '@edgefleet/agent';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { modelSha256, ocrModelPath, sumDiffModel, tmpDataDir, writeModelFile, type TmpDir } from '../helpers/index.js';
+import { addModel, modelSha256, ocrModelPath, sumDiffModel, tmpDataDir, writeModelFile, type TmpDir } from '../helpers/index.js';
 
 /**
  * Both serving dialects, JSON and binary, against the real PP-OCR text-direction classifier:
  * every path must return what a direct onnxruntime-node session.run returns for the same input.
+ * Large binary requests reuse body memory the inference worker hands back; that may never mix one
+ * request's bytes into another's answer.
  */
 /** Response bodies: their shape is what the assertions check. */
 type Json = ReturnType<typeof JSON.parse>;
 
 const SHAPE = [1, 3, 48, 192];
 const COUNT = SHAPE.reduce((a, b) => a * b, 1);
+/** 256 KiB of FP32 each way: a body the API pools. */
+const POOLED = 65_536;
 
 let tmp: TmpDir;
 let runtime: InferenceRuntimeWithEvents;
@@ -40,6 +44,9 @@ beforeAll(async () => {
   await runtime.load({ model: 'sumdiff', version: '3', path: sumDiff.path, sha256: sumDiff.sha256 });
   runtime.setLabel('sumdiff', 'active', '3');
   runtime.setLabel('sumdiff', 'stable', '3');
+  const add = await writeModelFile(join(tmp.path, 'add.onnx'), addModel({ shape: [1, POOLED], addend: 1 }));
+  await runtime.load({ model: 'add', version: '1', path: add.path, sha256: add.sha256 });
+  runtime.setLabel('add', 'active', '1');
   api = createApiServer({ runtime, port: 0, ready: true });
   base = (await api.listen()).url;
 }, 60_000);
@@ -61,6 +68,26 @@ function expectClose(actual: number[], wanted: number[]): void {
 async function post(path: string, body: unknown): Promise<{ status: number; json: Json }> {
   const res = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: res.status, json: await res.json() };
+}
+
+/** A KServe v2 binary-extension request (one FP32 input `x`, binary outputs), its reply split into the JSON header and the raw output. */
+async function inferBinary(path: string, shape: number[], tensor: Float32Array): Promise<{ status: number; json: Json; output: Float32Array; length: number; headerLength: number }> {
+  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape, datatype: 'FP32', parameters: { binary_data_size: tensor.byteLength } }], parameters: { binary_data_output: true } }));
+  const res = await fetch(`${base}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
+    body: Buffer.concat([header, Buffer.from(tensor.buffer, tensor.byteOffset, tensor.byteLength)]),
+  });
+  const body = Buffer.from(await res.arrayBuffer());
+  const headerLength = Number(res.headers.get('inference-header-content-length'));
+  const raw = body.subarray(headerLength);
+  return {
+    status: res.status,
+    json: JSON.parse(body.subarray(0, headerLength).toString()),
+    output: new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength)),
+    length: Number(res.headers.get('content-length')),
+    headerLength,
+  };
 }
 
 describe('local API against the real PP-OCR classifier', () => {
@@ -85,19 +112,10 @@ describe('local API against the real PP-OCR classifier', () => {
   });
 
   it('KServe v2 binary tensor extension in and out equals a direct session.run', async () => {
-    const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: SHAPE, datatype: 'FP32', parameters: { binary_data_size: input.byteLength } }], parameters: { binary_data_output: true } }));
-    const res = await fetch(`${base}/v2/models/cls/versions/1/infer`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) },
-      body: Buffer.concat([header, Buffer.from(input.buffer)]),
-    });
-    expect(res.status).toBe(200);
-    const body = Buffer.from(await res.arrayBuffer());
-    const headerLength = Number(res.headers.get('inference-header-content-length'));
-    const json = JSON.parse(body.subarray(0, headerLength).toString());
-    expect(json.outputs[0]).toEqual({ name: expect.any(String), datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } });
-    const raw = body.subarray(headerLength);
-    expectClose(Array.from(new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.byteLength))), expected);
+    const reply = await inferBinary('/v2/models/cls/versions/1/infer', SHAPE, input);
+    expect(reply.status).toBe(200);
+    expect(reply.json.outputs[0]).toEqual({ name: expect.any(String), datatype: 'FP32', shape: [1, 2], parameters: { binary_data_size: 8 } });
+    expectClose(Array.from(reply.output), expected);
   });
 
   it('metadata in both dialects', async () => {
@@ -131,5 +149,22 @@ describe('local API against the real PP-OCR classifier', () => {
     expect(text).toMatch(/nv_inference_compute_infer_duration_us\{model="cls",version="1",ep="cpu"\} \d/);
     expect(text).toMatch(/edgefleet_model_load_duration_seconds_count\{model="cls",ep="cpu"\} 1/);
     expect(text).toContain('nodejs_eventloop_lag_seconds');
+  });
+});
+
+describe('local API: pooled request bodies', () => {
+  it('concurrent large binary requests, over rounds that reuse bodies, each get their own answer', async () => {
+    for (let round = 0; round < 4; round++) {
+      const values = Array.from({ length: 8 }, (_, i) => round * 100 + i);
+      const replies = await Promise.all(values.map((v) => inferBinary('/v2/models/add/infer', [1, POOLED], new Float32Array(POOLED).fill(v))));
+      replies.forEach((reply, i) => {
+        expect(reply.status).toBe(200);
+        expect(reply.json.outputs[0]?.parameters.binary_data_size).toBe(POOLED * 4);
+        expect(reply.length).toBe(reply.headerLength + POOLED * 4);
+        expect(reply.output).toHaveLength(POOLED);
+        // Every element, not a sample: a reused buffer would show up as another request's value anywhere.
+        expect(reply.output.every((x) => x === values[i]! + 1)).toBe(true);
+      });
+    }
   });
 });
