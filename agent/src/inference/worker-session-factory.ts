@@ -156,7 +156,7 @@ async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: A
       return new Promise<SessionRunResult>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         try {
-          worker.postMessage({ type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}), ...(moved.length > 0 ? { giveBack: true } : {}) }, moved);
+          worker.postMessage({ type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}), ...(moved.length > 0 ? { giveBack: moved } : {}) }, moved);
         } catch (error) {
           // e.g. a buffer already moved away by an earlier run: no message went out, so no reply comes.
           pending.delete(id);

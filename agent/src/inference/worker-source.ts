@@ -10,14 +10,14 @@
  * create/run/release; validation, queues and timing live in the typed main-thread code, and the
  * integration tests run this code for real.
  *
- * Protocol (main → worker): {type:'run', id, feeds:[{name,type,dims,data}], outputs?, giveBack?} | {type:'release'}
+ * Protocol (main → worker): {type:'run', id, feeds:[{name,type,dims,data}], outputs?, giveBack?: ArrayBuffer[]} | {type:'release'}
  *           (worker → main): {type:'ready', inputs, outputs} | {type:'failed', message}
  *                            | {type:'result', id, outputs, computeMs, givenBack} | {type:'error', id, message, givenBack}
  *                            | {type:'released'}
  * Tensor data crosses by transfer where its sender gives it up (outputs always; feeds when the
- * caller marked them `transfer`): structured-cloning a 4.9 MB input cost ~1.8 ms each way. With
- * `giveBack` the worker moves the feeds' buffers back once the run is over, so the main thread can
- * reuse them for the next request body instead of faulting in fresh pages.
+ * caller marked them `transfer`): structured-cloning a 4.9 MB input cost ~1.8 ms each way.
+ * `giveBack` lists the feeds' moved buffers (the same objects the feeds view); the worker moves
+ * them back once the run is over, so the main thread can reuse them for the next request body.
  */
 export const WORKER_SOURCE = String.raw`
 'use strict';
@@ -41,17 +41,10 @@ async function start() {
     parentPort.postMessage({ type: 'failed', message: errorText(e) });
   }
 }
-function feedBuffers(msg) {
-  const buffers = new Set();
-  if (msg.giveBack) {
-    for (const f of msg.feeds) if (ArrayBuffer.isView(f.data) && f.data.buffer instanceof ArrayBuffer && f.data.buffer.byteLength > 0) buffers.add(f.data.buffer);
-  }
-  return [...buffers];
-}
 parentPort.on('message', async (msg) => {
   if (msg.type === 'run') {
     const started = performance.now();
-    const givenBack = feedBuffers(msg);
+    const givenBack = msg.giveBack || [];
     try {
       const feeds = {};
       for (const f of msg.feeds) feeds[f.name] = new ort.Tensor(f.type, f.data, f.dims);
