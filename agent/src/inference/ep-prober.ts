@@ -128,7 +128,7 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
       if (started.length === 0) fallbacks++;
       // A file onnxruntime cannot parse fails the same way on every EP.
       if (isEdgefleetError(error, 'MODEL_INVALID')) {
-        await releaseAll(started.map((s) => s.session));
+        await leader?.session.release().catch(() => undefined);
         throw new EdgefleetError('MODEL_INVALID', report.reason, { cause: error, details: { candidates: reports } });
       }
       continue;
@@ -216,7 +216,6 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
     }
   }
 
-  const finite = started.filter((s) => s.finite);
   const best = leader;
   if (!best) {
     throw new EdgefleetError('MODEL_LOAD_FAILED', `no execution provider could run the model (${reports.map((r) => `${r.ep}: ${r.reason ?? r.status}`).join('; ')})`, {
@@ -225,7 +224,7 @@ export async function probeExecutionProviders(request: ProbeRequest): Promise<Pr
   }
   best.report.status = 'selected';
   for (const s of started) {
-    if (s !== best && !s.finite && finite.length > 0) s.report.status = 'failed';
+    if (s !== best && !s.finite && best.finite) s.report.status = 'failed';
   }
   return { session: best.session, ep: best.ep, candidates: reports, fallbacks, intraOpThreads: best.threads };
 }
