@@ -8,6 +8,8 @@ export default defineConfig({
   // Only 'source' for externalised deps: adding 'import' there makes require('pg-pool') return an ES module namespace.
   ssr: { resolve: { conditions, externalConditions: ['source'] } },
   test: {
+    // Probes the programs and services the suite needs: under CI a missing one fails the run, elsewhere its tests skip loudly.
+    globalSetup: ['test/setup/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
     // 2-core CI machine: integration tests start brokers, agents and onnxruntime sessions.

@@ -14,6 +14,7 @@ export default defineConfig({
   test: {
     name: 'faults',
     include: ['test/faults/**/*.test.ts'],
+    globalSetup: ['test/setup/global-setup.ts'],
     fileParallelism: false,
     maxWorkers: 1,
     testTimeout: long ? 1_800_000 : 240_000,

@@ -60,8 +60,8 @@ root="$STAGE/$NAME-$version"
 mkdir -p "$root/bin" "$root/systemd"
 
 log "pnpm deploy --prod $PKG"
-# better-sqlite3 compiles against the system Node headers on machines without its prebuilt download.
-npm_config_nodedir=${npm_config_nodedir:-/usr} pnpm --filter "$PKG" deploy --prod "$root/app" >&2
+# better-sqlite3 compiles against the running Node's headers where no prebuilt download is reachable (.pnpmfile.cjs).
+pnpm --filter "$PKG" deploy --prod "$root/app" >&2
 
 # Only this platform's native code is useful; onnxruntime-node alone ships ~250 MB for every OS.
 for ort in "$root"/app/node_modules/.pnpm/onnxruntime-node@*/node_modules/onnxruntime-node/bin/napi-v*; do

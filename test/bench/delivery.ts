@@ -13,12 +13,13 @@
  * control plane's own MQTT client, as before they were published in process), `BENCH_DELIVERY_AGENT` (agent `delivery` JSON, also used by the
  * downloaders) and `BENCH_DELIVERY_CP_IN_FLIGHT` (the artifact service's chunk budget).
  */
+import { existsSync } from 'node:fs';
 import { fork } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { AgentConfigInput, DeploymentEvent, DesiredModel } from '@edgefleet/shared';
 import { ensureAgentBuilt, spawnAgent } from '../helpers/agent-process.js';
-import { mosquittoAvailable, startMosquitto } from '../faults/lib/mosquitto.js';
+import { MOSQUITTO_BIN, startMosquitto } from '../faults/lib/mosquitto.js';
 import { MOSQUITTO_URL, ballastModel, freePort, startControlPlane, tmpDataDir, type TestControlPlane } from '../helpers/index.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 import { rssMb } from './footprint.js';
@@ -134,7 +135,7 @@ async function runBroker(broker: Broker, devices: number, modelBytes: number): P
   const inFlight = Number(process.env.BENCH_DELIVERY_CP_IN_FLIGHT) || undefined;
   // A Mosquitto of our own: on the shared one (1883) every other control plane running tests
   // also receives our devices' chunk requests and answers ARTIFACT_FORBIDDEN, failing the agent.
-  const brokerDir = broker === 'mosquitto' && mosquittoAvailable ? await tmpDataDir('bench-delivery-mosquitto-') : undefined;
+  const brokerDir = broker === 'mosquitto' && existsSync(MOSQUITTO_BIN) ? await tmpDataDir('bench-delivery-mosquitto-') : undefined;
   const mosquitto = brokerDir ? await startMosquitto(brokerDir.path, await freePort()) : undefined;
   const mqttConfig = broker === 'mosquitto' ? { mqtt: { url: mosquitto?.url ?? MOSQUITTO_URL } } : {};
   const h = await startControlPlane({ config: { logLevel: 'error', ...mqttConfig }, artifactMaxInFlight: inFlight, artifactChunksViaBus: broker === 'embedded-via-bus' });

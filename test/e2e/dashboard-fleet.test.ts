@@ -4,15 +4,16 @@
  * telemetry charts, open the models page — at 1280×800 and at phone width. Screenshots land in
  * docs/screenshots/ for the README.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, PHONE, type TestBrowser, type TrackedPage } from '../helpers/browser.js';
 import { startTraffic, type Traffic } from '../demo/traffic.js';
 import { DEMO_MODEL, demoModels, installV1, startDashboardFleet, type DashboardFleet } from './dashboard-fleet-setup.js';
+import { describeNeeding } from '../setup/gate.js';
 
 const DEVICES = 3;
 const V1 = demoModels().v1.version;
 
-describe('dashboard: fleet pages in headless Chromium', () => {
+describeNeeding(['chromium'], 'dashboard: fleet pages in headless Chromium', () => {
   let fleet: DashboardFleet;
   let browser: TestBrowser;
   let tab: TrackedPage;

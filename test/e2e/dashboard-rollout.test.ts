@@ -4,9 +4,10 @@
  * with confirmations, and see a broken version's gate trip and the automatic rollback.
  */
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser, type TestBrowser, type TrackedPage } from '../helpers/browser.js';
 import { DEMO_MODEL, demoModels, installV1, startDashboardFleet, type DashboardFleet } from './dashboard-fleet-setup.js';
+import { describeNeeding } from '../setup/gate.js';
 
 const DEVICES = 3;
 const { v2, v3 } = demoModels();
@@ -63,7 +64,7 @@ async function confirmAction(page: Page, button: string, by: 'mouse' | 'keyboard
 
 const pageState = (page: Page): Promise<string | null> => page.locator('[data-state]').first().getAttribute('data-state');
 
-describe('dashboard: rollouts in headless Chromium', () => {
+describeNeeding(['chromium'], 'dashboard: rollouts in headless Chromium', () => {
   let fleet: DashboardFleet;
   let browser: TestBrowser;
   let tab: TrackedPage;

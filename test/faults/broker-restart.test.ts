@@ -6,22 +6,23 @@
  * version, and every deployment event an agent logged as enqueued reaches the control plane.
  */
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { rolloutEventSchema, rolloutViewSchema, type RolloutView } from '@edgefleet/shared';
 import { rolloutPlugin } from '@edgefleet/control-plane';
 import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
 import { freePort, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { addModel } from '../helpers/onnx-models.js';
-import { mosquittoAvailable, startMosquitto, type MosquittoProcess } from './lib/mosquitto.js';
+import { startMosquitto, type MosquittoProcess } from './lib/mosquitto.js';
 import { recordFaultCase } from './lib/results.js';
+import { describeNeeding } from '../setup/gate.js';
 
 const DEVICES = 3;
 const DOWN_MS = 3000;
 const TERMINAL = ['succeeded', 'halted', 'rolled-back', 'aborted'];
 const ids = Array.from({ length: DEVICES }, (_, i) => `brk-${i}`);
 
-describe.skipIf(!mosquittoAvailable)('broker SIGKILLed mid-rollout', () => {
+describeNeeding(['mosquitto'], 'broker SIGKILLed mid-rollout', () => {
   let dir: TmpDir;
   let port = 0;
   let broker: MosquittoProcess | undefined;

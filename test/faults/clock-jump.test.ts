@@ -9,21 +9,22 @@
  * their sequence numbers at the control plane are monotonic with no duplicate and no gap (the
  * agent's outbox numbers telemetry and deployment events from one sequence, so both are counted).
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
 import { tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { addModel } from '../helpers/onnx-models.js';
 import { recordFaultCase } from './lib/results.js';
+import { describeNeeding, toolPath } from '../setup/gate.js';
 
-const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1';
+const LIBFAKETIME = toolPath('libfaketime');
 const DEVICE = 'clock-0';
 /** Telemetry batches expected within this long after a jump (the schedule is every 2 s). */
 const AFTER_JUMP_MS = 12_000;
 
-describe.skipIf(!existsSync(LIBFAKETIME))('agent wall clock jumps ±hours mid-operation', () => {
+describeNeeding(['libfaketime'], 'agent wall clock jumps ±hours mid-operation', () => {
   let dir: TmpDir;
   let h: TestControlPlane;
   let agent: AgentProcess | undefined;

@@ -1,14 +1,15 @@
 /**
  * Headless Chromium for the dashboard's browser tests: Debian's /usr/bin/chromium driven by
- * playwright-core (no browser download; .ci/run installs the package). Every page records console
+ * playwright-core (no browser download; `pnpm test`'s set-up installs the Debian package). Every page records console
  * errors and uncaught exceptions so a test can assert the dashboard ran cleanly.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { toolPath } from '../setup/requirements.mjs';
 
-export const CHROMIUM_PATH = process.env.EDGEFLEET_TEST_CHROMIUM ?? '/usr/bin/chromium';
+export const CHROMIUM_PATH = toolPath('chromium');
 
 /** docs/screenshots/ at the repository root (the README shows these). */
 export const SCREENSHOT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'docs', 'screenshots');

@@ -1,8 +1,11 @@
 /** Helpers shared by integration, end-to-end, fault tests and benchmarks. */
 export { freePort } from './ports.js';
 export { tmpDataDir, type TmpDir } from './tmp-dir.js';
-/** The external broker every CI machine runs (.ci/run starts it when it is down). */
-export const MOSQUITTO_URL = process.env.EDGEFLEET_TEST_MOSQUITTO_URL ?? 'mqtt://127.0.0.1:1883';
+import { serviceUrl } from '../setup/requirements.mjs';
+/** The external broker every CI machine runs (EDGEFLEET_TEST_MOSQUITTO_URL; test/setup/requirements.mjs). */
+export const MOSQUITTO_URL = serviceUrl('mosquitto-broker');
+/** The PostgreSQL server the store tests use (EDGEFLEET_TEST_POSTGRES_URL; test/setup/requirements.mjs). */
+export const POSTGRES_URL = serviceUrl('postgres');
 export {
   addModel,
   encodeModel,

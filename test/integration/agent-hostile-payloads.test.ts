@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
   commandResultSchema,
@@ -17,6 +17,7 @@ import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agen
 import { signedArtifact, startArtifactResponder, type ArtifactResponder } from '../helpers/artifact-responder.js';
 import { addModel } from '../helpers/onnx-models.js';
 import { tmpDataDir, type TmpDir } from '../helpers/tmp-dir.js';
+import { describeNeeding } from '../setup/gate.js';
 
 /**
  * Issue 3, "done when" 5, against Mosquitto (the external-broker path; the other agent tests use
@@ -108,7 +109,7 @@ afterAll(async () => {
   await dir?.cleanup();
 });
 
-describe('hostile payloads on every subscribed topic (Mosquitto)', () => {
+describeNeeding(['mosquitto-broker'], 'hostile payloads on every subscribed topic (Mosquitto)', () => {
   it('converges through Mosquitto, survives 1,000 bad payloads per topic and answers with error results', { timeout: 90_000 }, async () => {
     const file = responder.addBuffer(addModel({ addend: 2 }));
     await cp.publishAsync(

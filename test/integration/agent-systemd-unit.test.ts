@@ -1,9 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { agentConfigSchema } from '@edgefleet/shared';
 import { tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { execBinaries, verifyUnit } from './deploy-systemd.js';
+import { describeNeeding } from '../setup/gate.js';
 
 /** Issue 3, "systemd": the agent unit verifies and carries the restart and hardening policy the issue asks for. */
 const unitPath = join(import.meta.dirname, '../../deploy/systemd/edgefleet-agent.service');
@@ -17,7 +18,7 @@ function directive(key: string): string | undefined {
   return new RegExp(`^${key}=(.*)$`, 'm').exec(unit)?.[1]?.trim();
 }
 
-describe('deploy/systemd/edgefleet-agent.service', () => {
+describeNeeding(['systemd-analyze'], 'deploy/systemd/edgefleet-agent.service', () => {
   it('passes systemd-analyze verify with no output', async () => {
     const root = await tmpDataDir('agent-unit-');
     roots.push(root);

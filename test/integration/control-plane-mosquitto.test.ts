@@ -1,17 +1,17 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { MqttClient } from 'mqtt';
 import { desiredStateSchema, deviceTopic, encodePayload, parsePayload, presenceSchema } from '@edgefleet/shared';
 import { freePort, startControlPlane, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
 import { EXPECTED_MATRIX, connect, connectDevice, runAclMatrix, type Creds } from './control-plane-acl-matrix.js';
+import { describeNeeding, toolPath } from '../setup/gate.js';
 
-const MOSQUITTO = '/usr/sbin/mosquitto';
-const PASSWD = '/usr/bin/mosquitto_passwd';
+const MOSQUITTO = toolPath('mosquitto');
+const PASSWD = toolPath('mosquitto_passwd');
 const DEPLOY = join(import.meta.dirname, '../../deploy/mosquitto');
 const CP_USER = 'edgefleet-control-plane';
-const available = existsSync(MOSQUITTO) && existsSync(PASSWD);
 
 /** Our own Mosquitto with deploy/mosquitto/mosquitto.conf and its ACL file, on a free port. */
 async function startMosquitto(dir: string, users: Record<string, string>): Promise<{ url: string; proc: ChildProcess; reload(users: Record<string, string>): Promise<void> }> {
@@ -60,7 +60,7 @@ async function startMosquitto(dir: string, users: Record<string, string>): Promi
   };
 }
 
-describe.skipIf(!available)('Mosquitto with deploy/mosquitto ACL', () => {
+describeNeeding(['mosquitto', 'mosquitto_passwd'], 'Mosquitto with deploy/mosquitto ACL', () => {
   let dir: TmpDir;
   let broker: Awaited<ReturnType<typeof startMosquitto>>;
   const users: Record<string, string> = { [CP_USER]: 'cp-secret', 'dev-a': 'secret-a', 'dev-b': 'secret-b' };

@@ -1,29 +1,23 @@
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { createStore, type Store } from '@edgefleet/control-plane';
-import { tmpDataDir, type TmpDir } from '../helpers/index.js';
+import { POSTGRES_URL, tmpDataDir, type TmpDir } from '../helpers/index.js';
+import { describeNeeding } from '../setup/gate.js';
+import type { RequirementId } from '../setup/requirements.mjs';
 
-const POSTGRES_URL = process.env.EDGEFLEET_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-
-/** The same store contract on every driver: SQLite always, PostgreSQL when it answers. */
-const drivers: { name: 'sqlite' | 'postgres'; open(dir: string): Promise<Store> }[] = [
-  { name: 'sqlite', open: (dir) => createStore({ driver: 'sqlite', dataDir: dir }) },
-  { name: 'postgres', open: (dir) => createStore({ driver: 'postgres', dataDir: dir, url: POSTGRES_URL }) },
+/** The same store contract on every driver (PostgreSQL at EDGEFLEET_TEST_POSTGRES_URL). */
+const drivers: { name: 'sqlite' | 'postgres'; needs: RequirementId[]; open(dir: string): Promise<Store> }[] = [
+  { name: 'sqlite', needs: [], open: (dir) => createStore({ driver: 'sqlite', dataDir: dir }) },
+  { name: 'postgres', needs: ['postgres'], open: (dir) => createStore({ driver: 'postgres', dataDir: dir, url: POSTGRES_URL }) },
 ];
 
-describe.each(drivers)('store contract on $name', ({ name, open }) => {
+for (const { name, needs, open } of drivers) describeNeeding(needs, `store contract on ${name}`, () => {
   const dirs: TmpDir[] = [];
   afterAll(async () => Promise.all(dirs.map((d) => d.cleanup())));
 
   it('migrates, keeps desired generations monotonic, and stores devices, tokens and audit entries', async () => {
     const dir = await tmpDataDir();
     dirs.push(dir);
-    let store: Store;
-    try {
-      store = await open(dir.path);
-    } catch (err) {
-      if (name === 'postgres') return console.warn(`PostgreSQL not reachable, skipped: ${(err as Error).message}`);
-      throw err;
-    }
+    const store = await open(dir.path);
     try {
       const suffix = `${process.pid}-${Date.now()}`;
       const id = `store-${suffix}`;

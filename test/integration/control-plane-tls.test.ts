@@ -2,19 +2,11 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startControlPlane, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
+import { describeNeeding } from '../setup/gate.js';
 
-const hasOpenssl = (() => {
-  try {
-    execFileSync('openssl', ['version']);
-    return true;
-  } catch {
-    return false;
-  }
-})();
-
-describe.skipIf(!hasOpenssl)('embedded broker TLS listener', () => {
+describeNeeding(['openssl'], 'embedded broker TLS listener', () => {
   let dir: TmpDir;
   let h: TestControlPlane;
   let cert: string;

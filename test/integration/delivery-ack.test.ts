@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import pino from 'pino';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { agentConfigSchema, deliveryAckSchema, deploymentEventSchema, deviceTopic, encodePayload, parsePayload, type DeliveryAck, type DeploymentEvent } from '@edgefleet/shared';
 import { createOutboxSender, createSessionTransport, createTelemetryOutbox, TELEMETRY_KIND } from '@edgefleet/agent';
 import { createAckReceiver, createMqttSession, createOutboxPublisher } from '../../agent/src/mqtt/index.js';
@@ -11,6 +11,8 @@ import { createSqliteOutbox, createStateStore, openDatabase } from '../../agent/
 import { connectDeviceBus, type DeviceBus } from '../../control-plane/src/broker/device-bus.js';
 import { MOSQUITTO_URL, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { startAedesBroker, type TestBroker } from '../helpers/aedes-broker.js';
+import { describeNeeding } from '../setup/gate.js';
+import type { RequirementId } from '../setup/requirements.mjs';
 
 /**
  * Issue 10: deployment events and telemetry leave the agent's outbox only when the control plane
@@ -62,12 +64,12 @@ function startAgentSide(url: string, deviceId: string, dataDir: string, ackTimeo
   };
 }
 
-const brokers: [string, () => Promise<{ url: string; close(): Promise<void> }>][] = [
-  ['aedes', async () => startAedesBroker().then((b: TestBroker) => ({ url: b.url, close: () => b.close() }))],
-  ['mosquitto', async () => ({ url: MOSQUITTO_URL, close: async () => undefined })],
+const brokers: [string, RequirementId[], () => Promise<{ url: string; close(): Promise<void> }>][] = [
+  ['aedes', [], async () => startAedesBroker().then((b: TestBroker) => ({ url: b.url, close: () => b.close() }))],
+  ['mosquitto', ['mosquitto-broker'], async () => ({ url: MOSQUITTO_URL, close: async () => undefined })],
 ];
 
-describe.each(brokers)('end-to-end acks through %s', (name, startBroker) => {
+for (const [name, needs, startBroker] of brokers) describeNeeding(needs, `end-to-end acks through ${name}`, () => {
   let broker: { url: string; close(): Promise<void> };
   const cleanups: (() => Promise<void>)[] = [];
 

@@ -10,8 +10,9 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { toolPath } from '../setup/requirements.mjs';
 
-export const SYSTEMD_ANALYZE = '/usr/bin/systemd-analyze';
+export const SYSTEMD_ANALYZE = toolPath('systemd-analyze');
 const HOST_UNITS = '/usr/lib/systemd/system';
 
 export interface VerifyResult {

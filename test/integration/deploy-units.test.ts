@@ -1,8 +1,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, expect, it } from 'vitest';
 import { tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { execBinaries, verifyUnit } from './deploy-systemd.js';
+import { describeNeeding } from '../setup/gate.js';
 
 const repo = join(import.meta.dirname, '../..');
 
@@ -20,7 +21,7 @@ afterAll(async () => {
   await Promise.all(roots.map((r) => r.cleanup()));
 });
 
-describe('systemd units in deploy/', () => {
+describeNeeding(['systemd-analyze'], 'systemd units in deploy/', () => {
   it('ships the control plane and agent units', () => {
     const names = units.map((u) => relative(repo, u));
     expect(names).toContain('deploy/systemd/edgefleet.service');

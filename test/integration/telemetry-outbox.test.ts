@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createServer, connect, type Server, type Socket } from 'node:net';
 import mqtt, { type MqttClient } from 'mqtt';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deviceTopic, LATENCY_BUCKETS_MS, parsePayload, telemetryBatchSchema, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
 import {
   createFakeMetricsSource,
@@ -23,6 +23,8 @@ import type { SqlDatabase } from '../../control-plane/src/store/sql-database.js'
 import { createTelemetryService, type TelemetryService } from '../../control-plane/src/telemetry/index.js';
 import { freePort, MOSQUITTO_URL, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { startAedesBroker, type TestBroker } from '../helpers/aedes-broker.js';
+import { describeNeeding } from '../setup/gate.js';
+import type { RequirementId } from '../setup/requirements.mjs';
 
 /**
  * Issue 6, done-when: an agent cut off from the broker for a simulated hour (120 cycles of a 30 s
@@ -115,12 +117,12 @@ function openAgent(dir: string, deviceId: string, client: MqttClient, clock: { n
   return { db, outbox, telemetryOutbox, sender, cycle, close, cycles: () => n };
 }
 
-const brokers: [string, () => Promise<{ url: string; close(): Promise<void> }>][] = [
-  ['aedes', async () => startAedesBroker().then((b: TestBroker) => ({ url: b.url, close: () => b.close() }))],
-  ['mosquitto', async () => ({ url: MOSQUITTO_URL, close: async () => undefined })],
+const brokers: [string, RequirementId[], () => Promise<{ url: string; close(): Promise<void> }>][] = [
+  ['aedes', [], async () => startAedesBroker().then((b: TestBroker) => ({ url: b.url, close: () => b.close() }))],
+  ['mosquitto', ['mosquitto-broker'], async () => ({ url: MOSQUITTO_URL, close: async () => undefined })],
 ];
 
-describe.each(brokers)('telemetry store-and-forward through %s', (_name, startBroker) => {
+for (const [_name, needs, startBroker] of brokers) describeNeeding(needs, `telemetry store-and-forward through ${_name}`, () => {
   let broker: { url: string; close(): Promise<void> };
   let tmp: TmpDir;
   let sql: SqlDatabase;

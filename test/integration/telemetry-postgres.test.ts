@@ -1,13 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { LATENCY_BUCKETS_MS, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
 import { createStore, createTelemetryService, type Store, type TelemetryService } from '@edgefleet/control-plane';
+import { describeNeeding } from '../setup/gate.js';
+import { POSTGRES_URL } from '../helpers/index.js';
 
 /**
  * The telemetry tables and queries on PostgreSQL (the store's other driver): the same portable SQL
  * as on SQLite — (device, seq) de-duplication, rollup upserts, cohort health, retention — and
  * BIGINT sums that PostgreSQL returns as text.
  */
-const PG_URL = process.env.EDGEFLEET_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const T0 = Date.UTC(2026, 10, 26, 6, 0, 0);
 const MIN = 60_000;
 
@@ -18,8 +19,8 @@ function batch(deviceId: string, seq: number, t: number, requests: number, bucke
   return { deviceId, seq, sentAt: new Date(t).toISOString(), samples: [{ t, cpu: 10 * seq, temps: { cpu: 50 } }], inference: [w], dropped: { batches: 0, samples: 0 } };
 }
 
-/* The same telemetry SQL on PostgreSQL (127.0.0.1:5432 on CI machines; EDGEFLEET_TEST_PG_URL overrides). */
-describe('telemetry on PostgreSQL', () => {
+/* The same telemetry SQL on PostgreSQL (EDGEFLEET_TEST_POSTGRES_URL, 127.0.0.1:5432 on CI machines). */
+describeNeeding(['postgres'], 'telemetry on PostgreSQL', () => {
   const schema = `telemetry_it_${process.pid}_${Date.now()}`;
   let admin: Store;
   let store: Store;
@@ -28,9 +29,9 @@ describe('telemetry on PostgreSQL', () => {
 
   beforeAll(async () => {
     // A schema per run: other engineers' tests share the database.
-    admin = await createStore({ driver: 'postgres', url: PG_URL, dataDir: '/nonexistent' });
+    admin = await createStore({ driver: 'postgres', url: POSTGRES_URL, dataDir: '/nonexistent' });
     await admin.sql.exec(`CREATE SCHEMA ${schema}`);
-    store = await createStore({ driver: 'postgres', url: `${PG_URL}?options=-c%20search_path%3D${schema}`, dataDir: '/nonexistent' });
+    store = await createStore({ driver: 'postgres', url: `${POSTGRES_URL}?options=-c%20search_path%3D${schema}`, dataDir: '/nonexistent' });
     telemetry = createTelemetryService({ store, now: () => now, flushIntervalMs: 10, retention: { rawMs: 30 * MIN } });
     await telemetry.start();
   });

@@ -3,12 +3,12 @@
  * can SIGKILL the broker and start a fresh one on the same port, as a crashed broker restarts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connectAsync } from 'mqtt';
+import { toolPath } from '../../setup/requirements.mjs';
 
-export const MOSQUITTO_BIN = '/usr/sbin/mosquitto';
-export const mosquittoAvailable = existsSync(MOSQUITTO_BIN);
+export const MOSQUITTO_BIN = toolPath('mosquitto');
 
 export interface MosquittoProcess {
   url: string;
