@@ -14,7 +14,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'agent/bin/*.js', 'control-plane/bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: { projectService: { allowDefaultProject: ['*.js', '.pnpmfile.cjs', 'agent/bin/*.js', 'control-plane/bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -47,6 +47,11 @@ export default tseslint.config(
         patterns: [...deepImports, { group: ['**/agent/**', '@edgefleet/agent/*'], message: 'The control plane never imports the agent.' }],
       }],
     },
+  },
+  {
+    // pnpm loads its hook file as CommonJS, with Node's globals.
+    files: ['.pnpmfile.cjs'],
+    rules: { 'no-undef': 'off', '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     // Plain JavaScript that runs before the build; TypeScript checks it (// @ts-check, allowJs), names included.
