@@ -18,7 +18,7 @@ beforeAll(async () => {
   await runtime.load({ model: 'add', version: '1', path: add.path, sha256: add.sha256 });
   runtime.setLabel('add', 'active', '1');
   await runtime.load({ model: 'idle', version: '1', path: add.path, sha256: add.sha256 });
-  const slow = await writeModelFile(join(tmp.path, 'slow.onnx'), slowModel({ size: 96, depth: 200 }));
+  const slow = await writeModelFile(join(tmp.path, 'slow.onnx'), slowModel({ size: 96, depth: 800 }));
   await runtime.load({ model: 'slow', version: '1', path: slow.path, sha256: slow.sha256 });
   runtime.setLabel('slow', 'active', '1');
   api = createApiServer({ runtime, port: 0, maxBodyBytes: 64 * 1024, defaultMetrics: false });
@@ -116,7 +116,8 @@ describe('local API error replies', () => {
 
   it('overload is refused with 429 (bounded queue), not queued without bound', async () => {
     const body = x([96, 96], new Array(96 * 96).fill(1));
-    const replies = await Promise.all(Array.from({ length: 6 }, () => send('POST', '/v2/models/slow/infer', body)));
+    // Enough requests, each long enough (~100 ms), that they overlap even when a loaded machine spreads their arrival.
+    const replies = await Promise.all(Array.from({ length: 12 }, () => send('POST', '/v2/models/slow/infer', body)));
     const statuses = replies.map((r) => r.status);
     expect(statuses).toContain(200);
     expect(statuses).toContain(429);

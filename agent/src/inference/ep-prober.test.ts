@@ -153,7 +153,7 @@ describe('probeExecutionProviders with fake EPs', () => {
   });
 
   it('keeps the default thread count when it is the fastest, and tries none on an EP without thread counts', async () => {
-    const factory = createFakeSessionFactory({ eps: { webgpu: { runMs: 1 }, cpu: { runMs: 2, runMsByThreads: { 1: 10 } } } });
+    const factory = createFakeSessionFactory({ eps: { webgpu: { runMs: 1 }, cpu: { runMs: 20, runMsByThreads: { 1: 40 } } } });
     const result = await probeExecutionProviders({
       ...base(factory, ['webgpu', 'cpu']),
       sessionOptions: (_ep, threads) => ({ intraOpNumThreads: threads ?? 4 }),
