@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { agentConfigSchema, readConfigFile } from '@edgefleet/shared';
 import { formatCliError, runCli } from '@edgefleet/control-plane';
-import { notOnnxBytes, ocrModelPath, startControlPlane, type TestControlPlane } from '../helpers/index.js';
+import { addModel, notOnnxBytes, ocrModelPath, startControlPlane, type TestControlPlane } from '../helpers/index.js';
 
 interface Run {
   code: number;
@@ -56,8 +56,16 @@ describe('edgefleet CLI against a running server', () => {
     expect(JSON.parse(push.out)).toMatchObject({ name: 'text-cls', version: '1.0.0', source: 'mlflow:runs/7' });
     expect((await cli(['models', 'ls'])).out).toMatch(/text-cls\s+1\.0\.0/);
     expect((await cli(['models', 'show', 'text-cls@stable'])).out).toMatch(/inputs\s+x FP32\[\?,3,\?,\?\]/);
-    const dup = await cli(['models', 'push', ocrModelPath('cls'), '--name', 'text-cls', '--version', '1.0.0']);
+    // A retried pipeline step: the same file as the same version succeeds and changes nothing.
+    const again = await cli(['models', 'push', ocrModelPath('cls'), '--name', 'text-cls', '--version', '1.0.0']);
+    expect(again).toMatchObject({ code: 0, out: expect.stringMatching(/^already present: text-cls@1\.0\.0 sha256 [0-9a-f]{64} .*unchanged\s*$/) });
+    const againJson = JSON.parse((await cli(['models', 'push', ocrModelPath('cls'), '--name', 'text-cls', '--version', '1.0.0', '--json'])).out);
+    expect(againJson).toMatchObject({ alreadyPresent: true, sha256: JSON.parse(push.out).sha256, createdAt: JSON.parse(push.out).createdAt });
+    const other = join(h.dataDir, 'other.onnx');
+    await writeFile(other, addModel());
+    const dup = await cli(['models', 'push', other, '--name', 'text-cls', '--version', '1.0.0']);
     expect(dup).toMatchObject({ code: 1, err: expect.stringContaining('error [MODEL_VERSION_EXISTS]') });
+    expect(dup.err).toMatch(/different file/);
     const junk = join(h.dataDir, 'junk.onnx');
     await writeFile(junk, notOnnxBytes(2048));
     expect(await cli(['models', 'push', junk, '--name', 'junk', '--version', '1'])).toMatchObject({ code: 1, err: expect.stringContaining('error [MODEL_INVALID]') });

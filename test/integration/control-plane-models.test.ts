@@ -98,6 +98,8 @@ describe('model registry and artifact service', () => {
   it('refuses a duplicate name@version, an invalid file and a viewer, and keeps nothing of them', async () => {
     const dup = await upload(h, '/models/text-cls/versions/1.0.0', addModel(), operator);
     expect(dup).toMatchObject({ status: 409, body: { code: 'MODEL_VERSION_EXISTS' } });
+    const same = await upload(h, '/models/text-cls/versions/1.0.0', cls, operator);
+    expect(same).toMatchObject({ status: 200, body: { name: 'text-cls', version: '1.0.0', alreadyPresent: true } });
     const bad = await upload(h, '/models/junk/versions/1', notOnnxBytes(4096), operator);
     expect(bad).toMatchObject({ status: 422, body: { code: 'MODEL_INVALID' } });
     const empty = await upload(h, '/models/junk/versions/2', new Uint8Array(0), operator);

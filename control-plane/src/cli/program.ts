@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import type { ControlPlaneConfig } from '@edgefleet/shared';
 import { createApiClient } from './api-client.js';
+import { CliExit } from './cli-exit.js';
 import type { CliContext, CliExtension } from './cli-extension.js';
 import { registerDeviceCommands } from './commands/device-commands.js';
 import { registerModelCommands } from './commands/model-commands.js';
@@ -70,6 +71,8 @@ export async function runCli(argv: readonly string[], options: BuildCliOptions, 
     if (code === 'commander.helpDisplayed' || code === 'commander.version' || code === 'commander.help') return 0;
     // commander already printed its own usage error.
     if (typeof code === 'string' && code.startsWith('commander.')) return (err as { exitCode?: number }).exitCode ?? 2;
+    // The command printed its outcome already and chose its exit code.
+    if (err instanceof CliExit) return err.exitCode;
     options.io.err(formatError(err));
     return 1;
   }

@@ -9,6 +9,7 @@ import {
   type DesiredModel,
   type ModelSummary,
   type ModelVersionRecord,
+  type PushModelReply,
 } from '@edgefleet/shared';
 import type { Logger } from 'pino';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
@@ -31,8 +32,12 @@ export interface PushModelInput {
 }
 
 export interface ModelRegistry {
-  /** Stores, inspects, signs and registers name@version. MODEL_INVALID / MODEL_VERSION_EXISTS / PAYLOAD_TOO_LARGE. */
-  push(input: PushModelInput): Promise<ModelVersionRecord>;
+  /**
+   * Stores, inspects, signs and registers name@version. The same file (and golden input) pushed again
+   * as the same version is answered with the registered record and `alreadyPresent` (idempotent);
+   * different content is MODEL_VERSION_EXISTS. Also MODEL_INVALID / PAYLOAD_TOO_LARGE.
+   */
+  push(input: PushModelInput): Promise<PushModelReply>;
   /** Stores a golden input (a KServe v2 infer request as JSON, ≤ 16 MiB). */
   putGolden(content: Readable): Promise<Blob>;
   list(): Promise<ModelSummary[]>;
@@ -62,14 +67,25 @@ export function createModelRegistry(deps: {
   const referenced = async (sha256: string): Promise<boolean> =>
     (await store.sql.get('SELECT 1 AS x FROM model_versions WHERE sha256 = ? OR golden_sha256 = ?', [sha256, sha256])) !== undefined;
 
+  /** Versions are immutable: a second push of name@version succeeds only if it carries what the first did. */
+  const samePushAgain = async (existing: ModelVersionRecord, input: PushModelInput): Promise<PushModelReply> => {
+    const { sha256 } = await artifacts.put(input.content, { maxBytes: maxModelBytes });
+    const sameGolden = input.goldenSha256 === undefined || input.goldenSha256 === existing.golden?.sha256;
+    if (sha256 === existing.sha256 && sameGolden) {
+      logger.info({ name: existing.name, version: existing.version, sha256, pushedBy: input.pushedBy }, 'model version already present; push is a no-op');
+      return { ...existing, alreadyPresent: true };
+    }
+    if (!(await referenced(sha256))) await artifacts.remove(sha256);
+    const what = sha256 !== existing.sha256 ? `a different file (sha256 ${sha256}, registered ${existing.sha256})` : 'a different golden input';
+    throw new EdgefleetError('MODEL_VERSION_EXISTS', `${existing.name}@${existing.version} is already registered with ${what}; versions are immutable — push a new version`);
+  };
+
   const registry: ModelRegistry = {
     async push(input) {
       const name = modelNameSchema.parse(input.name);
       const version = modelVersionSchema.parse(input.version);
-      if (await store.models.get(name, version)) {
-        input.content.resume();
-        throw new EdgefleetError('MODEL_VERSION_EXISTS', `${name}@${version} is already registered; versions are immutable — push a new version`);
-      }
+      const existing = await store.models.get(name, version);
+      if (existing) return await samePushAgain(existing, input);
       if (input.goldenSha256 && (await artifacts.size(input.goldenSha256)) === undefined) {
         input.content.resume();
         throw new EdgefleetError('ARTIFACT_NOT_FOUND', `golden input ${input.goldenSha256} is not uploaded`);
@@ -111,7 +127,7 @@ export function createModelRegistry(deps: {
         }
       });
       logger.info({ name, version, sha256, size, pushedBy: input.pushedBy }, 'model version registered');
-      return record;
+      return { ...record, alreadyPresent: false };
     },
 
     async putGolden(content) {

@@ -16,3 +16,4 @@ export * from './routes.js';
 export * from './rollout-plugin.js';
 export * from './rollout-cli.js';
 export * from './wire.js';
+export * from './rollout-wait.js';

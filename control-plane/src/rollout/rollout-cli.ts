@@ -16,10 +16,10 @@ import {
   type DryRunPlan,
   type RolloutView,
 } from '@edgefleet/shared';
+import { CliExit } from '../cli/cli-exit.js';
 import type { CliContext, CliExtension } from '../cli/cli-extension.js';
 import { json, table } from '../cli/output.js';
-
-const TERMINAL = new Set(['succeeded', 'halted', 'rolled-back', 'aborted']);
+import { followRollout, formatWaitSummary, refusedSummary, waitSummary } from './rollout-wait.js';
 
 interface CreateFlags {
   model: string;
@@ -39,6 +39,9 @@ interface CreateFlags {
   window?: string;
   timezone?: string;
   dryRun?: boolean;
+  wait?: boolean;
+  timeout?: string;
+  interval: string;
 }
 
 function bad(message: string): EdgefleetError {
@@ -136,8 +139,6 @@ export function formatPlan(p: DryRunPlan): string {
   return `dry run: ${p.model}@${p.version}, starts ${p.startsAt}\n${table(['WAVE', 'DEVICES', 'FROM', 'UNTIL', 'IDS'], rows)}${skipped}`;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
 export const rolloutCliExtension: CliExtension = (program: Command, ctx: CliContext) => {
   const rollouts = program.command('rollouts').description('Roll a model version out in waves, gated on how it behaves');
   const id = (cmd: Command): string => cmd.args[0]!;
@@ -163,15 +164,54 @@ export const rolloutCliExtension: CliExtension = (program: Command, ctx: CliCont
     .option('--window <cron/duration>', 'maintenance window, e.g. "0 2 * * */2h"')
     .option('--timezone <iana>', 'time zone of --schedule and --window', 'UTC')
     .option('--dry-run', 'show the plan, change nothing')
+    .option('--wait', 'follow the rollout until it ends; the exit code says how (0 succeeded, 3 refused, 4 halted, 5 rolled back, 6 aborted, 7 timed out)')
+    .option('--timeout <duration>', 'with --wait: stop waiting after this long (the rollout goes on)', '30m')
+    .option('--interval <duration>', 'with --wait: refresh period', '2s')
     .option('--json', 'print JSON')
     .action(async (flags: CreateFlags, cmd: Command) => {
-      const body = createRequestFromFlags(flags);
-      if (body.dryRun) {
-        const plan = await ctx.client().send('POST', '/rollouts', dryRunPlanSchema, body);
-        ctx.io.out(ctx.wantsJson(cmd) ? json(plan) : formatPlan(plan));
+      if (!flags.wait) {
+        const body = createRequestFromFlags(flags);
+        if (body.dryRun) {
+          const plan = await ctx.client().send('POST', '/rollouts', dryRunPlanSchema, body);
+          ctx.io.out(ctx.wantsJson(cmd) ? json(plan) : formatPlan(plan));
+          return;
+        }
+        show(cmd, await ctx.client().send('POST', '/rollouts', rolloutViewSchema, body));
         return;
       }
-      show(cmd, await ctx.client().send('POST', '/rollouts', rolloutViewSchema, body));
+      if (flags.dryRun) throw bad('--wait and --dry-run exclude each other');
+      const timeoutMs = wrap('--timeout', () => parseDurationMs(flags.timeout ?? '30m'));
+      const intervalMs = wrap('--interval', () => parseDurationMs(flags.interval));
+      const started = Date.now();
+      const print = (text: string): void => (ctx.wantsJson(cmd) ? ctx.io.err(text) : ctx.io.out(text));
+      let created: RolloutView;
+      try {
+        created = await ctx.client().send('POST', '/rollouts', rolloutViewSchema, createRequestFromFlags(flags));
+      } catch (err) {
+        // Refused: bad flags, or the server answered 4xx (unknown version, invalid strategy, …). Anything else is exit 1.
+        const status = err instanceof EdgefleetError ? (err.details as { status?: number } | undefined)?.status : undefined;
+        const local = err instanceof EdgefleetError && err.code === 'BAD_REQUEST' && status === undefined;
+        if (!(err instanceof EdgefleetError) || !(local || (status !== undefined && status >= 400 && status < 500))) throw err;
+        const at = flags.model.lastIndexOf('@');
+        const summary = refusedSummary(at > 0 ? flags.model.slice(0, at) : flags.model, at > 0 ? flags.model.slice(at + 1) : '', err, Date.now() - started);
+        ctx.io.out(ctx.wantsJson(cmd) ? json(summary) : formatWaitSummary(summary));
+        throw new CliExit(summary.exitCode, formatWaitSummary(summary));
+      }
+      print(`created ${created.id}: ${created.model}@${created.version}, waiting up to ${flags.timeout ?? '30m'}`);
+      let last = '';
+      const result = await followRollout({
+        get: () => ctx.client().get(`/rollouts/${encodeURIComponent(created.id)}`, rolloutViewSchema),
+        intervalMs,
+        timeoutMs: Math.max(0, timeoutMs - (Date.now() - started)),
+        onView: (v) => {
+          const status = `${v.state}${v.currentWave !== undefined ? ` wave ${v.currentWave + 1}/${v.waves.length}` : ''} ${Object.entries(v.counts).filter(([, n]) => n > 0).map(([k, n]) => `${k}=${n}`).join(' ')}`;
+          if (status !== last) print(`${new Date().toISOString()} ${status}`);
+          last = status;
+        },
+      });
+      const summary = waitSummary({ ...result, waitedMs: Date.now() - started });
+      ctx.io.out(ctx.wantsJson(cmd) ? json(summary) : formatWaitSummary(summary));
+      if (summary.exitCode !== 0) throw new CliExit(summary.exitCode, formatWaitSummary(summary));
     });
 
   rollouts
@@ -201,16 +241,17 @@ export const rolloutCliExtension: CliExtension = (program: Command, ctx: CliCont
     .description('Follow a rollout live until it ends')
     .option('--interval <duration>', 'refresh period', '1s')
     .action(async (rid: string, flags: { interval: string }) => {
-      const interval = wrap('--interval', () => parseDurationMs(flags.interval));
+      const intervalMs = wrap('--interval', () => parseDurationMs(flags.interval));
       let last = '';
-      for (;;) {
-        const v = await ctx.client().get(`/rollouts/${encodeURIComponent(rid)}`, rolloutViewSchema);
-        const text = formatRollout(v);
-        if (text !== last) ctx.io.out(`${ctx.io.interactive ? '\x1b[2J\x1b[H' : ''}${new Date().toISOString()}\n${text}\n`);
-        last = text;
-        if (TERMINAL.has(v.state)) return;
-        await sleep(interval);
-      }
+      await followRollout({
+        get: () => ctx.client().get(`/rollouts/${encodeURIComponent(rid)}`, rolloutViewSchema),
+        intervalMs,
+        onView: (v) => {
+          const text = formatRollout(v);
+          if (text !== last) ctx.io.out(`${ctx.io.interactive ? '\x1b[2J\x1b[H' : ''}${new Date().toISOString()}\n${text}\n`);
+          last = text;
+        },
+      });
     });
 
   for (const [name, description] of [

@@ -1,7 +1,7 @@
 /**
  * REST bodies shared by the control plane's server, its CLI and its dashboard, and the agent's
  * local serving API (kserve.ts). Each resource gets its own file here (devices.ts, models.ts,
- * tokens.ts, rollouts.ts, telemetry.ts, kserve.ts).
+ * tokens.ts, rollouts.ts, rollout-wait.ts, telemetry.ts, kserve.ts).
  */
 export {};
 export * from './rollouts.js';
@@ -11,3 +11,4 @@ export * from './models.js';
 export * from './tokens.js';
 export * from './telemetry.js';
 export * from './kserve.js';
+export * from './rollout-wait.js';

@@ -35,6 +35,13 @@ export const modelVersionRecordSchema = z.object({
 });
 export type ModelVersionRecord = z.infer<typeof modelVersionRecordSchema>;
 
+/**
+ * The reply to a push. `alreadyPresent`: this name@version was registered before with the same file
+ * (and golden input), so nothing changed — a retried pipeline step succeeds (HTTP 200, not 201).
+ */
+export const pushModelReplySchema = modelVersionRecordSchema.extend({ alreadyPresent: z.boolean() });
+export type PushModelReply = z.infer<typeof pushModelReplySchema>;
+
 export const modelSummarySchema = z.object({
   name: modelNameSchema,
   versions: z.array(modelVersionSchema),

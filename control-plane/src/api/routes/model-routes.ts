@@ -7,6 +7,7 @@ import {
   modelNameSchema,
   modelVersionListSchema,
   modelVersionRecordSchema,
+  pushModelReplySchema,
   modelVersionSchema,
   pushModelQuerySchema,
   sha256Schema,
@@ -54,11 +55,13 @@ export function modelRoutes(s: ApiServices): AnyRouteSpec[] {
       handler: async ({ params }) => await s.models.get(params.name, params.version),
     }),
     defineRoute({
-      method: 'POST', url: '/models/:name/versions/:version', summary: 'Push a model version (streaming upload of the .onnx file)', tags: ['models'], access: 'operator', status: 201,
-      params: pushParams, query: pushModelQuerySchema, streamBody: OCTET, response: modelVersionRecordSchema, auditTarget: (p) => `model:${p.name}@${p.version}`,
-      handler: async ({ params, query, body, principal }) => {
+      method: 'POST', url: '/models/:name/versions/:version', summary: 'Push a model version (streaming upload of the .onnx file); the same file again is 200 with alreadyPresent', tags: ['models'], access: 'operator', status: 201,
+      params: pushParams, query: pushModelQuerySchema, streamBody: OCTET, response: pushModelReplySchema, auditTarget: (p) => `model:${p.name}@${p.version}`,
+      handler: async ({ params, query, body, principal, reply }) => {
         const labels = query.label === undefined ? [] : Array.isArray(query.label) ? query.label : [query.label];
-        return await s.models.push({ ...params, content: body as Readable, labels, notes: query.notes, source: query.source, goldenSha256: query.goldenSha256, pushedBy: principal.actor });
+        const pushed = await s.models.push({ ...params, content: body as Readable, labels, notes: query.notes, source: query.source, goldenSha256: query.goldenSha256, pushedBy: principal.actor });
+        if (pushed.alreadyPresent) reply.code(200);
+        return pushed;
       },
     }),
     defineRoute({

@@ -1,7 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, type ModelVersionRecord } from '@edgefleet/shared';
+import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, pushModelReplySchema, type ModelVersionRecord } from '@edgefleet/shared';
 import type { CliContext } from '../cli-extension.js';
 import { formatBytes, json, progressBar, table } from '../output.js';
 
@@ -40,7 +40,7 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
 
   models
     .command('push')
-    .description('upload an ONNX model as name@version (inspected, signed, immutable)')
+    .description('upload an ONNX model as name@version (inspected, signed, immutable; the same file again is a no-op)')
     .argument('<file>', '.onnx file')
     .requiredOption('--name <name>', 'model name')
     .requiredOption('--version <version>', 'model version')
@@ -57,12 +57,16 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
         const goldenSize = await fileSize(opts.golden);
         goldenSha256 = (await client.upload('/blobs', blobSchema, createReadStream(opts.golden), { size: goldenSize })).sha256;
       }
-      const record = await client.upload(`/models/${encodeURIComponent(opts.name)}/versions/${encodeURIComponent(opts.version)}`, modelVersionRecordSchema, createReadStream(file), {
+      const record = await client.upload(`/models/${encodeURIComponent(opts.name)}/versions/${encodeURIComponent(opts.version)}`, pushModelReplySchema, createReadStream(file), {
         size,
         query: { label: opts.label, notes: opts.notes, source: opts.source, goldenSha256 },
         onProgress: ctx.wantsJson(command) ? undefined : progressBar(ctx.io, `uploading ${opts.name}@${opts.version}`),
       });
-      ctx.io.out(ctx.wantsJson(command) ? json(record) : `pushed ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), signed`);
+      if (ctx.wantsJson(command)) return ctx.io.out(json(record));
+      // A retried pipeline step: the same file as the same version changes nothing and succeeds.
+      ctx.io.out(record.alreadyPresent
+        ? `already present: ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), unchanged`
+        : `pushed ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), signed`);
     });
 
   models
