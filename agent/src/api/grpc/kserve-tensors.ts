@@ -75,10 +75,17 @@ function typedData(input: GrpcInputTensor, datatype: KserveDatatype): Tensor['da
   return values as number[] | boolean[];
 }
 
+/** A copy in memory of its own (a memcpy, not an element-wise copy). */
+function copyOf(bytes: Uint8Array): Uint8Array {
+  const copy = new Uint8Array(bytes.byteLength);
+  copy.set(bytes);
+  return copy;
+}
+
 /**
- * Request tensors of a ModelInferRequest. With raw contents, fixed-size tensors are views over the
- * message's bytes; `exclusive` says those bytes belong to this message alone (a buffer of its own),
- * so the inference worker may take them instead of a copy.
+ * Request tensors of a ModelInferRequest. With raw contents, fixed-size tensors are handed to the
+ * inference worker (moved, not cloned): views over the message's bytes when `exclusive` says those
+ * belong to this message alone (a buffer of its own), a copy of them otherwise.
  */
 export function decodeGrpcInputs(inputs: readonly GrpcInputTensor[], raw: readonly Uint8Array[], maxElements: number, exclusive: boolean): Tensor[] {
   if (raw.length > 0) {
@@ -89,11 +96,14 @@ export function decodeGrpcInputs(inputs: readonly GrpcInputTensor[], raw: readon
   return inputs.map((input, i): Tensor => {
     const datatype = datatypeOf(input);
     const shape = requestShape(input.shape, input.name, maxElements);
-    const bytes = raw[i];
-    if (bytes) {
+    const given = raw[i];
+    if (given) {
+      // Bytes shared with other data (a view into the connection's receive buffer) are copied
+      // once into memory of their own: posting a view to the worker would clone its whole
+      // underlying buffer instead, on every request.
+      const bytes = exclusive ? given : copyOf(given);
       const data = fromRawBytes(datatype, bytes, shape, input.name);
-      const own = ArrayBuffer.isView(data) && data.buffer !== bytes.buffer;
-      return { name: input.name, datatype, shape, data, ...(own || (exclusive && ArrayBuffer.isView(data)) ? { transfer: true } : {}) };
+      return { name: input.name, datatype, shape, data, ...(ArrayBuffer.isView(data) ? { transfer: true } : {}) };
     }
     return { name: input.name, datatype, shape, data: typedData(input, datatype) };
   });
