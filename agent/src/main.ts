@@ -1,21 +1,30 @@
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { toEdgefleetError } from '@edgefleet/shared';
+import { toEdgefleetError, type AgentConfig } from '@edgefleet/shared';
 import { createAgent, AGENT_VERSION } from './agent.js';
-import { createApiServer } from './api/index.js';
+import { createApiServer, createGrpcServer, type ApiServer, type GrpcServer } from './api/index.js';
 import { loadAgentConfig } from './config/index.js';
 import { createNodeHardwarePort, detectHardware } from './hardware/index.js';
 import { createInferenceRuntime } from './inference/index.js';
 import { createLogger } from './log/index.js';
 
 /**
- * `edgefleet-agent --config FILE [--data-dir DIR] [--api-port N]`. The only place that touches
+ * `edgefleet-agent --config FILE [--data-dir DIR] [--api-port N] [--grpc-port N]`. The only place that touches
  * process signals and exit codes (docs/architecture.md, "Lifecycle").
  */
 function parsePort(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number 0-65535');
   return n;
+}
+
+/** The gRPC listener beside the HTTP API, on the same context (inference.grpcPort; 0: none). */
+async function startGrpc(api: ApiServer, config: Readonly<AgentConfig>, logger: ReturnType<typeof createLogger>['logger']): Promise<GrpcServer | undefined> {
+  if (config.inference.grpcPort === 0) return undefined;
+  const grpc = createGrpcServer({ context: api.context, host: config.api.host, port: config.inference.grpcPort, logger });
+  const { address } = await grpc.listen();
+  logger.info({ address }, 'gRPC inference listening');
+  return grpc;
 }
 
 async function main(argv: string[]): Promise<void> {
@@ -26,12 +35,13 @@ async function main(argv: string[]): Promise<void> {
     .option('-c, --config <file>', 'YAML or JSON config file')
     .option('--data-dir <dir>', 'state directory (overrides the config)')
     .option('--api-port <port>', 'local inference API port (overrides the config)', parsePort)
+    .option('--grpc-port <port>', 'local gRPC inference port, 0 disables it (overrides inference.grpcPort)', parsePort)
     .parse(argv);
-  const flags = program.opts<{ config?: string; dataDir?: string; apiPort?: number }>();
+  const flags = program.opts<{ config?: string; dataDir?: string; apiPort?: number; grpcPort?: number }>();
 
   let config;
   try {
-    config = loadAgentConfig({ file: flags.config, dataDir: flags.dataDir, apiPort: flags.apiPort });
+    config = loadAgentConfig({ file: flags.config, dataDir: flags.dataDir, apiPort: flags.apiPort, grpcPort: flags.grpcPort });
   } catch (err) {
     const e = toEdgefleetError(err);
     process.stderr.write(`edgefleet-agent: ${e.code}: ${e.message}\n`);
@@ -67,7 +77,13 @@ async function main(argv: string[]): Promise<void> {
       });
       const { url } = await server.listen();
       log.logger.info({ url }, 'local API listening');
-      return { close: () => server.close(), setReady: (ready) => server.setReady(ready) };
+      const grpc = await startGrpc(server, config, log.logger.child({ part: 'grpc' }));
+      return {
+        close: async (deadlineMs) => {
+          await Promise.all([server.close(), grpc?.close(deadlineMs)]);
+        },
+        setReady: (ready) => server.setReady(ready),
+      };
     },
   });
 

@@ -23,9 +23,10 @@
 import { readFile } from 'node:fs/promises';
 import { Agent, createServer, request, type Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
-import { createApiServer, createInferenceRuntime, createNodeHardwarePort, detectHardware, sessionOptionsFor } from '@edgefleet/agent';
+import { createApiServer, createGrpcServer, createInferenceRuntime, createNodeHardwarePort, detectHardware, sessionOptionsFor } from '@edgefleet/agent';
 import type { AgentConfig } from '@edgefleet/shared';
 import * as ort from 'onnxruntime-node';
+import { grpcClients, type Json } from '../helpers/grpc-clients.js';
 import { modelSha256, ocrModelPath } from '../helpers/onnx-models.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 
@@ -81,8 +82,8 @@ function post(agent: Agent, port: number, path: string, headers: Record<string, 
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
 
-type PathName = 'direct' | 'directDefaults' | 'apiBinary' | 'apiJson' | 'floorHttp' | 'floorWorker';
-const PATHS: PathName[] = ['direct', 'directDefaults', 'apiBinary', 'apiJson', 'floorHttp', 'floorWorker'];
+type PathName = 'direct' | 'directDefaults' | 'apiBinary' | 'apiGrpc' | 'apiJson' | 'floorHttp' | 'floorWorker';
+const PATHS: PathName[] = ['direct', 'directDefaults', 'apiBinary', 'apiGrpc', 'apiJson', 'floorHttp', 'floorWorker'];
 
 interface ModelResult {
   stats: Record<PathName, Stats>;
@@ -149,6 +150,11 @@ async function benchModel(c: Case): Promise<ModelResult> {
   const feeds = { x: new ort.Tensor('float32', input, c.shape) };
   const api = createApiServer({ runtime, port: 0, ready: true, defaultMetrics: false });
   const { port } = await api.listen();
+  // The gRPC listener on the same context, and a client generated from the agent's .proto files
+  // (@grpc/proto-loader, as a tritonclient user's stubs): raw_input_contents in, raw_output_contents out.
+  const grpc = createGrpcServer({ context: api.context, port: 0 });
+  const clients = grpcClients((await grpc.listen()).address);
+  const grpcRequest = { model_name: c.model, inputs: [{ name: 'x', datatype: 'FP32', shape: c.shape }], raw_input_contents: [Buffer.from(input.buffer)] };
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const inferPath = `/v2/models/${c.model}/infer`;
 
@@ -176,6 +182,10 @@ async function benchModel(c: Case): Promise<ModelResult> {
       collecting = false;
       const json = JSON.parse(res.body.subarray(0, Number(res.headers['inference-header-content-length'])).toString()) as { outputs?: unknown[] };
       if (res.status !== 200 || !json.outputs?.length) throw new Error(`binary infer failed: ${res.status} ${res.body.toString().slice(0, 200)}`);
+    },
+    apiGrpc: async () => {
+      const reply = await clients.call<Json>(clients.kserve, 'ModelInfer', grpcRequest);
+      if (!reply.raw_output_contents?.length) throw new Error('gRPC infer answered no raw output');
     },
     apiJson: async () => {
       const res = await post(agent, port, inferPath, { 'content-type': 'application/json' }, jsonBody);
@@ -210,6 +220,8 @@ async function benchModel(c: Case): Promise<ModelResult> {
   } finally {
     agent.destroy();
     floorAgent.destroy();
+    clients.close();
+    await grpc.close();
     floorHttp.server.close();
     await echo.stop();
     await api.close();
@@ -229,6 +241,8 @@ async function benchModel(c: Case): Promise<ModelResult> {
     jsonThroughputVsDirect: ratio(stats.apiJson.throughputPerS, stats.direct.throughputPerS),
     floorP50VsDirect: ratio(stats.floorHttp.p50Ms + stats.floorWorker.p50Ms, stats.direct.p50Ms),
     binaryP50VsDirectDefaults: ratio(stats.apiBinary.p50Ms, stats.directDefaults.p50Ms),
+    grpcP50VsDirect: ratio(stats.apiGrpc.p50Ms, stats.direct.p50Ms),
+    grpcP50VsBinary: ratio(stats.apiGrpc.p50Ms, stats.apiBinary.p50Ms),
   };
   console.log(`\n${c.name}`);
   console.table(stats);
@@ -247,6 +261,7 @@ function summaryOf(model: string, r: ModelResult): BenchRow[] {
     direct: () => `session.run on the main thread; same model, EP (${r.ep}) and session options (${threadsNote(r.likeForLike.sessionOptions)}) as the API's worker`,
     directDefaults: (s) => `session.run with onnxruntime's default session options (what a user without the agent gets); API binary vs this: ${ratio(stats.apiBinary.p50Ms, s.p50Ms)}× p50`,
     apiBinary: (s) => `vs direct: ${ratio(s.p50Ms, stats.direct.p50Ms)}× p50`,
+    apiGrpc: (s) => `KServe gRPC ModelInfer, raw contents, @grpc/grpc-js client; vs direct: ${ratio(s.p50Ms, stats.direct.p50Ms)}× p50, vs binary HTTP: ${ratio(s.p50Ms, stats.apiBinary.p50Ms)}×`,
     apiJson: (s) => `vs direct: ${ratio(s.p50Ms, stats.direct.p50Ms)}× p50`,
     floorHttp: () => 'bare node:http on loopback, same client, body and reply sizes, no work',
     floorWorker: () => 'postMessage round trip of the input tensor to a bare worker, moved both ways',
@@ -272,7 +287,30 @@ function summaryOf(model: string, r: ModelResult): BenchRow[] {
   });
   rows.push({ metric: `${model} binary overhead above the floor`, value: Math.round((binaryAdds - floor) * 1000) / 1000, unit: 'ms', note: 'fastify, the body and reply copies, header parse, validation, queue, metrics, result message' });
   rows.push({ metric: `${model} JSON overhead at p50`, value: pct(stats.apiJson.p50Ms - stats.direct.p50Ms), unit: '%', note: signedMs(stats.apiJson.p50Ms - stats.direct.p50Ms) });
+  rows.push(...targetsOf(model, r));
   return rows;
+}
+
+const verdictOf = (value: number, limit: number, format: (v: number) => string): string => (value <= limit ? `met (${format(limit - value)} to spare)` : `missed by ${format(value - limit)}`);
+
+/**
+ * Issue 18's targets for the local API at p50: binary HTTP within 0.25 ms of the floor on the
+ * classifier; on the detector, gRPC raw ModelInfer no slower than binary HTTP and binary HTTP
+ * within 1.10× of the like-for-like direct session.run.
+ */
+function targetsOf(model: string, r: ModelResult): BenchRow[] {
+  const { stats } = r;
+  if (model === 'cls') {
+    const aboveFloor = stats.apiBinary.p50Ms - stats.direct.p50Ms - (stats.floorHttp.p50Ms + stats.floorWorker.p50Ms);
+    return [{ metric: 'target: cls binary HTTP above the floor', value: Math.round(aboveFloor * 1000) / 1000, unit: 'ms', note: `target ≤ 0.25 ms: ${verdictOf(aboveFloor, 0.25, ms)}` }];
+  }
+  const grpcVsBinary = ratio(stats.apiGrpc.p50Ms, stats.apiBinary.p50Ms);
+  const binaryVsDirect = ratio(stats.apiBinary.p50Ms, stats.direct.p50Ms);
+  const times = (v: number): string => `${v.toFixed(3)}×`;
+  return [
+    { metric: 'target: det gRPC raw vs binary HTTP', value: grpcVsBinary, unit: '×', note: `target ≤ 1.00× (${ms(stats.apiGrpc.p50Ms)} vs ${ms(stats.apiBinary.p50Ms)}): ${verdictOf(grpcVsBinary, 1, times)}; ${signedMs(stats.apiGrpc.p50Ms - stats.apiBinary.p50Ms)}` },
+    { metric: 'target: det binary HTTP vs direct', value: binaryVsDirect, unit: '×', note: `target ≤ 1.10× (${ms(stats.direct.p50Ms * 1.1)}): ${verdictOf(binaryVsDirect, 1.1, times)}` },
+  ];
 }
 
 export async function run(options: { long?: boolean } = {}): Promise<BenchResult> {

@@ -82,7 +82,7 @@ export async function startAgents(options: { repo: string; workDir: string; logD
       api: { host: '127.0.0.1', port: apiPort },
       // Faster than the production defaults, so the gates see data within the demo's bake times.
       telemetry: { schedule: '*/2 * * * * *' },
-      inference: { epBenchmarkBudgetMs: 2000 },
+      inference: { epBenchmarkBudgetMs: 2000, grpcPort: 0 },
     };
     const configFile = join(dir, 'config.json');
     writeFileSync(configFile, JSON.stringify(config, null, 2), { mode: 0o600 });

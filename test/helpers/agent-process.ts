@@ -72,6 +72,8 @@ export function agentConfig(opts: AgentProcessOptions): AgentConfigInput {
     broker: { url: opts.brokerUrl, reconnectMinMs: 200, reconnectMaxMs: 2000 },
     fleetPublicKey: opts.fleetPublicKey,
     api: { port: opts.apiPort ?? 0 },
+    // No gRPC listener unless a test asks for one: the default 8500 would be shared by every agent on the machine.
+    inference: { grpcPort: 0 },
     logLevel: 'info',
   };
   const extra = opts.config ?? {};

@@ -24,3 +24,4 @@ export {
   type OnnxElementType,
 } from './onnx-models.js';
 export { startControlPlane, type StartControlPlaneOptions, type TestControlPlane, type ProvisionedTestDevice } from './control-plane.js';
+export { grpcClients, type GrpcClients } from './grpc-clients.js';

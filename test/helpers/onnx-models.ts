@@ -17,7 +17,7 @@ import onnxProto from 'onnx-proto';
 const { onnx } = onnxProto;
 
 /** Tensor element types by the names onnxruntime-node uses (`Tensor.type`). */
-export type OnnxElementType = 'float32' | 'float64' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool';
+export type OnnxElementType = 'float32' | 'float64' | 'float16' | 'int8' | 'uint8' | 'int16' | 'uint16' | 'int32' | 'uint32' | 'int64' | 'uint64' | 'bool' | 'string';
 
 const ELEMENT_TYPES: Record<OnnxElementType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
@@ -31,6 +31,8 @@ const ELEMENT_TYPES: Record<OnnxElementType, number> = {
   float64: onnx.TensorProto.DataType.DOUBLE,
   uint32: onnx.TensorProto.DataType.UINT32,
   uint64: onnx.TensorProto.DataType.UINT64,
+  float16: onnx.TensorProto.DataType.FLOAT16,
+  string: onnx.TensorProto.DataType.STRING,
 };
 
 /** A dimension: a fixed size, or a name (symbolic, e.g. 'batch') for a variable one. */

@@ -1,6 +1,8 @@
 import { EdgefleetError, kserveInferRequestSchema, type KserveInferRequest, type KserveInferResponse, type KserveOutputTensor } from '@edgefleet/shared';
 import { elementCount, fromRawBytes, isKserveDatatype, toJsonValues, toRawBytes } from '../inference/datatypes.js';
 import type { InferenceRuntime, InferResult, Tensor } from '../inference/runtime-port.js';
+import { runInference } from './infer-path.js';
+import type { ModelStats } from './model-stats.js';
 
 /**
  * KServe Open Inference Protocol v2 `infer` (bodies: kserve.ts in @edgefleet/shared), with Triton's
@@ -71,6 +73,8 @@ export function decodeInferInputs(request: KserveInferRequest, binary: Uint8Arra
 
 export interface KserveInferOptions {
   runtime: InferenceRuntime;
+  /** Triton statistics (the local API's); absent on the MQTT command path. */
+  stats?: ModelStats;
   model: string;
   version?: string;
   /** The parsed JSON body, or the JSON header of a binary body. */
@@ -80,32 +84,45 @@ export interface KserveInferOptions {
   signal?: AbortSignal;
 }
 
-/** Runs one v2 infer request on the runtime and shapes the v2 response. */
-export async function kserveInfer(options: KserveInferOptions): Promise<KserveInferReply> {
-  const request = parseHeader(options.body);
-  const inputs = decodeInferInputs(request, options.binary);
-  const requested = request.outputs?.map((o) => o.name);
-  const result = await options.runtime.infer(options.model, inputs, {
-    ...(options.version !== undefined ? { version: options.version } : {}),
-    ...(requested ? { outputs: requested } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
-  });
-  const allBinary = request.parameters?.binary_data_output === true;
-  const binaryWanted = new Set(request.outputs?.filter((o) => o.parameters?.binary_data === true).map((o) => o.name));
+/**
+ * Whether an output goes back as raw bytes after the JSON header: its own `parameters.binary_data`
+ * when given, else the request's `parameters.binary_data_output` (Triton's binary tensor extension).
+ */
+function binaryOutputs(request: KserveInferRequest): (name: string) => boolean {
+  const all = request.parameters?.binary_data_output === true;
+  const own = new Map(request.outputs?.filter((o) => typeof o.parameters?.binary_data === 'boolean').map((o) => [o.name, o.parameters!.binary_data === true]));
+  return (name) => own.get(name) ?? all;
+}
+
+/** The v2 response for a run: JSON `data`, or `binary_data_size` with the bytes collected in `binary`. */
+export function encodeKserveOutputs(request: KserveInferRequest, model: string, result: InferResult): { header: KserveInferResponse; binary: Buffer[] } {
+  const isBinary = binaryOutputs(request);
   const binary: Buffer[] = [];
   const outputs = result.outputs.map((t): KserveOutputTensor => {
-    if (allBinary || binaryWanted.has(t.name)) {
+    if (isBinary(t.name)) {
       const bytes = toRawBytes(t.datatype, t.data);
       binary.push(bytes);
       return { name: t.name, datatype: t.datatype, shape: t.shape, parameters: { binary_data_size: bytes.byteLength } };
     }
     return { name: t.name, datatype: t.datatype, shape: t.shape, data: toJsonValues(t.datatype, t.data) };
   });
-  return {
-    header: { model_name: options.model, model_version: result.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs },
-    binary,
-    result,
-  };
+  return { header: { model_name: model, model_version: result.version, ...(request.id !== undefined ? { id: request.id } : {}), outputs }, binary };
+}
+
+/** Runs one v2 infer request through the shared inference path and shapes the v2 response. */
+export async function kserveInfer(options: KserveInferOptions): Promise<KserveInferReply> {
+  const request = parseHeader(options.body);
+  const { reply, result } = await runInference(
+    { runtime: options.runtime, ...(options.stats ? { stats: options.stats } : {}) },
+    {
+      model: options.model,
+      address: options.version !== undefined ? { version: options.version } : {},
+      decode: () => ({ inputs: decodeInferInputs(request, options.binary), ...(request.outputs ? { outputs: request.outputs.map((o) => o.name) } : {}) }),
+      encode: (r) => encodeKserveOutputs(request, options.model, r),
+      ...(options.signal ? { signal: options.signal } : {}),
+    },
+  );
+  return { ...reply, result };
 }
 
 /** Splits a binary-extension body into its JSON header and the tensor bytes after it. */

@@ -4,7 +4,8 @@ import { isKserveDatatype } from '../inference/datatypes.js';
 import { INFERENCE_HEADER_LENGTH } from './binary-body.js';
 import type { BodyPool } from './body-pool.js';
 import { kserveInfer, splitBinaryBody, type KserveInferReply } from './kserve-infer.js';
-import { countRejection, type RouteContext } from './server.js';
+import { isModelReady, modelMetadata, serverMetadata } from './model-views.js';
+import { countRejection, type RouteContext } from './route-context.js';
 
 interface ModelParams {
   model: string;
@@ -17,33 +18,15 @@ export function registerKserveRoutes(app: FastifyInstance, context: RouteContext
 
   app.get('/v2/health/live', async () => ({ live: true }));
   app.get('/v2/health/ready', async (_request, reply) => reply.code(context.isReady() ? 200 : 503).send({ ready: context.isReady() }));
-  app.get('/v2', async () => ({ name: 'edgefleet-agent', version: context.version, extensions: ['binary_tensor_data'] }));
+  app.get('/v2', async () => serverMetadata(context));
 
-  const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) => {
-    const { model, version } = request.params;
-    const described = runtime.describe(model, version);
-    if (!described) {
-      if (runtime.status(model).length === 0) throw new EdgefleetError('MODEL_NOT_FOUND', `unknown model ${model}`);
-      if (version !== undefined) throw new EdgefleetError('MODEL_VERSION_NOT_FOUND', `model ${model} has no loaded version ${version}`);
-      throw new EdgefleetError('MODEL_NOT_READY', `model ${model} has no active version`);
-    }
-    return {
-      name: model,
-      versions: runtime.status(model).filter((s) => s.state === 'AVAILABLE').map((s) => s.version),
-      platform: 'onnxruntime_onnx',
-      inputs: described.inputs,
-      outputs: described.outputs,
-      parameters: { version: described.version, execution_provider: described.ep },
-    };
-  };
+  const metadata = async (request: FastifyRequest<{ Params: ModelParams }>) => modelMetadata(runtime, request.params.model, request.params.version);
   app.get('/v2/models/:model', metadata);
   app.get('/v2/models/:model/versions/:version', metadata);
 
   const modelReady = async (request: FastifyRequest<{ Params: ModelParams }>, reply: FastifyReply) => {
     const { model, version } = request.params;
-    const statuses = runtime.status(model);
-    if (statuses.length === 0) throw new EdgefleetError('MODEL_NOT_FOUND', `unknown model ${model}`);
-    const ready = version === undefined ? statuses.some((s) => s.labels.includes('active') && s.state === 'AVAILABLE') : statuses.some((s) => s.version === version && s.state === 'AVAILABLE');
+    const ready = isModelReady(runtime, model, version);
     return reply.code(ready ? 200 : 503).send({ name: model, ...(version !== undefined ? { version } : {}), ready });
   };
   app.get('/v2/models/:model/ready', modelReady);
@@ -80,7 +63,7 @@ function recycleBody(pool: BodyPool, body: unknown, inputBuffers: readonly Array
 }
 
 async function inferFromBody(context: RouteContext, model: string, version: string | undefined, request: FastifyRequest): Promise<KserveInferReply> {
-  const base = { runtime: context.runtime, model, ...(version !== undefined ? { version } : {}) };
+  const base = { runtime: context.runtime, stats: context.stats, model, ...(version !== undefined ? { version } : {}) };
   const body = request.body;
   if (!Buffer.isBuffer(body)) return kserveInfer({ ...base, body });
   const headerLength = request.headers[INFERENCE_HEADER_LENGTH];

@@ -3,10 +3,13 @@ import { EdgefleetError, isEdgefleetError, toEdgefleetError } from '@edgefleet/s
 import type { InferenceRuntimeWithEvents } from '../inference/runtime.js';
 import type { InferenceRuntime } from '../inference/runtime-port.js';
 import { INFERENCE_HEADER_LENGTH, readBinaryBody } from './binary-body.js';
-import { createBodyPool, type BodyPool } from './body-pool.js';
+import { createBodyPool } from './body-pool.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
+import { createModelStats } from './model-stats.js';
+import type { ServingContext } from './route-context.js';
 import { registerTfServingRoutes } from './tf-serving-routes.js';
+import { registerTritonRoutes } from './triton-routes.js';
 
 export interface CreateApiServerOptions {
   runtime: InferenceRuntime | InferenceRuntimeWithEvents;
@@ -30,6 +33,8 @@ export interface ApiServer {
   /** The fastify instance (tests use `app.inject`). */
   readonly app: FastifyInstance;
   readonly metrics: InferenceMetrics;
+  /** The runtime, metrics, statistics and readiness every protocol front end shares (hand it to createGrpcServer). */
+  readonly context: ServingContext;
   /** Starts listening; resolves with the bound address. */
   listen(): Promise<{ host: string; port: number; url: string }>;
   /** Stops accepting, waits for in-flight requests, closes. */
@@ -114,14 +119,16 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new EdgefleetError('NOT_FOUND', `no route ${request.method} ${request.url}`)));
 
-  const context = { runtime, metrics, bodyPool, isReady: () => ready, version: options.version ?? '0.0.0' };
+  const context: ServingContext = { runtime, metrics, stats: createModelStats(), bodyPool, isReady: () => ready, version: options.version ?? '0.0.0', maxBodyBytes };
   registerTfServingRoutes(app, context);
   registerKserveRoutes(app, context);
+  registerTritonRoutes(app, context);
   app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
 
   return {
     app,
     metrics,
+    context,
     async listen() {
       const host = options.host ?? '127.0.0.1';
       await app.listen({ host, port: options.port ?? 8501 });
@@ -139,23 +146,4 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
     },
     isReady: () => ready,
   };
-}
-
-export interface RouteContext {
-  runtime: InferenceRuntime;
-  metrics: InferenceMetrics;
-  /** Binary request bodies, handed back by the runtime after their run. */
-  bodyPool: BodyPool;
-  isReady(): boolean;
-  version: string;
-}
-
-/** Codes the runtime already counted as a failure of a version (so the API does not count them twice). */
-const COUNTED_BY_RUNTIME = new Set(['INFERENCE_QUEUE_FULL', 'INFERENCE_TIMEOUT', 'INFERENCE_FAILED', 'DRAIN_TIMEOUT']);
-
-/** Counts a request that failed before or around the runtime, then rethrows it for the error handler. */
-export function countRejection(context: RouteContext, model: string, error: unknown): never {
-  const code = toEdgefleetError(error).code;
-  if (!COUNTED_BY_RUNTIME.has(code)) context.metrics.rejected(model, code);
-  throw error;
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { EdgefleetError } from '@edgefleet/shared';
-import { countRejection, type RouteContext } from './server.js';
+import { runInference } from './infer-path.js';
+import { countRejection, type RouteContext } from './route-context.js';
 import { parseTfPath, parseTfPredict, tfMetadata, tfPredictResponse, tfStatus } from './tf-serving.js';
 
 /** `/v1/models/{name}[/versions/{v}|/labels/{l}][/metadata|:predict]`, parsed by hand: fastify's router treats `:` as a parameter. */
@@ -21,18 +22,14 @@ export function registerTfServingRoutes(app: FastifyInstance, context: RouteCont
   app.post<{ Params: { '*': string } }>('/v1/models/*', async (request) => {
     const path = pathOf(request.params['*'], 'POST');
     try {
-      const described = runtime.describe(path.model, path.version ?? path.label);
-      if (!described) {
-        // Let the runtime name the precise problem (unknown model, version, label, not active).
-        await runtime.infer(path.model, [], { ...(path.version !== undefined ? { version: path.version } : {}), ...(path.label !== undefined ? { label: path.label } : {}) });
-        throw new EdgefleetError('MODEL_NOT_READY', `model ${path.model} is not ready`);
-      }
-      const predict = parseTfPredict(request.body, described.inputs);
-      // No version in the path: the `active` label is resolved at enqueue time, so a swap between
-      // describe() and infer() cannot send this request to a version being unloaded.
       const address = path.version !== undefined ? { version: path.version } : path.label !== undefined ? { label: path.label } : {};
-      const result = await runtime.infer(path.model, predict.inputs, address);
-      return tfPredictResponse(predict.format, result);
+      const { reply } = await runInference(context, {
+        model: path.model,
+        address,
+        decode: (described) => parseTfPredict(request.body, described.inputs),
+        encode: (result, predict) => tfPredictResponse(predict.format, result),
+      });
+      return reply;
     } catch (error) {
       return countRejection(context, path.model, error);
     }

@@ -13,9 +13,10 @@ describe('loadAgentConfig', () => {
   it('reads YAML, applies env and flags over it, fills defaults and freezes', () => {
     const file = join(dir, 'config.yaml');
     writeFileSync(file, `deviceId: dev-1\nbroker:\n  url: mqtt://cp:1883\nfleetPublicKey: |\n${key.split('\n').map((l) => `  ${l}`).join('\n')}\n`);
-    const config = loadAgentConfig({ file, env: { EDGEFLEET_AGENT_DELIVERY__WINDOW: '4', EDGEFLEET_AGENT_LOG_LEVEL: 'debug' }, dataDir: '/data', apiPort: 9000 });
-    expect(config).toMatchObject({ deviceId: 'dev-1', dataDir: '/data', logLevel: 'debug', api: { port: 9000, host: '127.0.0.1' }, delivery: { window: 4, chunkBytes: 256 * 1024 } });
+    const config = loadAgentConfig({ file, env: { EDGEFLEET_AGENT_DELIVERY__WINDOW: '4', EDGEFLEET_AGENT_LOG_LEVEL: 'debug' }, dataDir: '/data', apiPort: 9000, grpcPort: 0 });
+    expect(config).toMatchObject({ deviceId: 'dev-1', dataDir: '/data', logLevel: 'debug', api: { port: 9000, host: '127.0.0.1' }, inference: { grpcPort: 0 }, delivery: { window: 4, chunkBytes: 256 * 1024 } });
     expect(Object.isFrozen(config.delivery)).toBe(true);
+    expect(loadAgentConfig({ file, env: {} }).inference.grpcPort).toBe(8500);
   });
 
   it('names every bad field in one CONFIG_INVALID error', () => {

@@ -8,6 +8,8 @@ export interface LoadAgentConfigOptions {
   /** Command-line flags (highest precedence); undefined values are ignored. */
   dataDir?: string | undefined;
   apiPort?: number | undefined;
+  /** `--grpc-port`: inference.grpcPort (0 disables the gRPC listener). */
+  grpcPort?: number | undefined;
 }
 
 /**
@@ -20,5 +22,6 @@ export function loadAgentConfig(options: LoadAgentConfigOptions): Readonly<Agent
   const overrides: Record<string, unknown> = {};
   if (options.dataDir !== undefined) overrides.dataDir = options.dataDir;
   if (options.apiPort !== undefined) overrides.api = { port: options.apiPort };
+  if (options.grpcPort !== undefined) overrides.inference = { grpcPort: options.grpcPort };
   return loadConfig({ schema: agentConfigSchema, file: options.file, env: options.env ?? process.env, envPrefix: AGENT_ENV_PREFIX, overrides });
 }

@@ -47,3 +47,12 @@ export const kserveInferResponseSchema = z.object({
   outputs: z.array(kserveOutputTensorSchema),
 });
 export type KserveInferResponse = z.infer<typeof kserveInferResponseSchema>;
+
+/** Triton's `POST /v2/repository/index` body (may be empty): `ready` keeps only models ready to serve. */
+export const tritonRepositoryIndexRequestSchema = z
+  .object({
+    repository_name: z.string().optional(),
+    ready: z.boolean().optional(),
+  })
+  .strict();
+export type TritonRepositoryIndexRequest = z.infer<typeof tritonRepositoryIndexRequestSchema>;

@@ -79,9 +79,14 @@ export const agentConfigSchema = z
         epStartTimeoutMs: z.number().int().positive().default(60_000),
         /** Device-wide EP allow/deny, merged with the desired state's pins/forbids. */
         forbidEps: z.array(executionProviderSchema).default([]),
+        /**
+         * Port of the gRPC listener (KServe v2 / Triton and TF Serving services), on `api.host`;
+         * 0 disables it. @default 8500 (TF Serving's gRPC port)
+         */
+        grpcPort: z.number().int().min(0).max(65535).default(8500),
       })
       .strict()
-      .default({ graphOptimizationLevel: 'all', allowSpinning: false, queueDepth: 64, requestTimeoutMs: 30_000, epBenchmarkBudgetMs: 10_000, epStartTimeoutMs: 60_000, forbidEps: [] }),
+      .default({ graphOptimizationLevel: 'all', allowSpinning: false, queueDepth: 64, requestTimeoutMs: 30_000, epBenchmarkBudgetMs: 10_000, epStartTimeoutMs: 60_000, forbidEps: [], grpcPort: 8500 }),
     telemetry: z
       .object({
         /** node-cron expression for collection. @default every 30 s */
