@@ -11,6 +11,6 @@
 export { quantizeDynamicInt8, type DynamicInt8Options, type RewriteReport } from './dynamic-int8.js';
 export { quantizeStaticInt8, type StaticInt8Options, type StaticRewriteReport } from './static-int8.js';
 export { convertToFp16, FP16_KEEP_FLOAT32 } from './fp16.js';
-export { calibrateMinMax, type Feeds, type TensorRange } from './calibrate.js';
+export { calibrate, type CalibrationMethod, type Feeds, type TensorRange } from './calibrate.js';
 export { checkAccuracy, thresholdFailures, DEFAULT_ACCURACY_THRESHOLDS, type AccuracyReport, type AccuracyThresholds } from './accuracy-check.js';
 export { QUANTIZED_OPSET, OLDEST_UPGRADABLE_OPSET } from './opset-upgrade.js';

@@ -34,6 +34,9 @@ const UNCHANGED = new Set([
   'Sub', 'Sum', 'Tanh', 'Tile', 'Transpose', 'Where',
 ]);
 
+/** Operators unchanged for inference from the given opset to 13 (older forms have no rule). */
+const UNCHANGED_SINCE: Record<string, number> = { Resize: 11, ScatterElements: 11, GatherND: 12, Einsum: 12, CumSum: 11, Round: 11, NonMaxSuppression: 11, Range: 11 };
+
 /**
  * Brings a default-domain graph to opset 13 in place, rewriting the operators whose inputs moved
  * from attributes to tensors (Clip 11, Slice 10, Pad 11, TopK 10, Squeeze/Unsqueeze/Split/ReduceSum 13)
@@ -141,7 +144,7 @@ export function upgradeToOpset13(model: ModelProto): void {
         continue;
       }
       default:
-        if (!UNCHANGED.has(op)) refuse(node, `has no upgrade rule (its meaning changed after opset ${from}, or it is not a supported vision/linear operator)`);
+        if (!UNCHANGED.has(op) && !(from >= (UNCHANGED_SINCE[op] ?? Infinity))) refuse(node, `has no upgrade rule (its meaning changed after opset ${from}, or it is not a supported vision/linear operator)`);
     }
     out.push(node);
   }

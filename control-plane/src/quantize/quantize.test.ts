@@ -2,7 +2,7 @@ import * as ort from 'onnxruntime-node';
 import onnxProto from 'onnx-proto';
 import { describe, expect, it } from 'vitest';
 import { EdgefleetError } from '@edgefleet/shared';
-import { checkAccuracy, convertToFp16, quantizeDynamicInt8, quantizeStaticInt8, thresholdFailures, type Feeds } from './index.js';
+import { calibrate, checkAccuracy, convertToFp16, quantizeDynamicInt8, quantizeStaticInt8, thresholdFailures, type Feeds } from './index.js';
 
 const { onnx } = onnxProto;
 const FLOAT = onnx.TensorProto.DataType.FLOAT;
@@ -266,3 +266,17 @@ function mlpSpec(): Parameters<typeof model>[0] {
     ],
   };
 }
+
+describe('calibration', () => {
+  it('percentile clips a rare outlier that MinMax keeps', async () => {
+    const fp32 = model({ inputs: [['x', [1, 1000]]], outputs: [['y', [1, 1000]]], nodes: [{ op: 'Relu', inputs: ['x'], outputs: ['y'] }] });
+    const decoded = onnx.ModelProto.decode(fp32);
+    const data = Float32Array.from({ length: 1000 }, (_, i) => (i === 7 ? 100 : (i % 10) / 10));
+    const feeds = { x: new ort.Tensor('float32', data, [1, 1000]) };
+    const minmax = await calibrate(decoded, ['y'], [feeds]);
+    const pct = await calibrate(decoded, ['y'], [feeds], { method: 'percentile', percentile: 99.9 });
+    expect(minmax.get('y')).toEqual({ min: 0, max: 100 });
+    expect(pct.get('y')!.max).toBeLessThan(1);
+    expect(pct.get('y')!.max).toBeGreaterThanOrEqual(0.9 - 100 / 2048);
+  });
+});

@@ -1,5 +1,5 @@
 import { EdgefleetError } from '@edgefleet/shared';
-import { calibrateMinMax, type Feeds, type TensorRange } from './calibrate.js';
+import { calibrate, type CalibrationMethod, type Feeds, type TensorRange } from './calibrate.js';
 import { inferElemTypes } from './elem-types.js';
 import { foldBatchNorms } from './fold-batch-norm.js';
 import {
@@ -46,14 +46,22 @@ const ARITHMETIC = new Set(['Conv', 'ConvTranspose', 'MatMul', 'Gemm', 'Add', 'M
 const SAME_SCALE = new Set(['MaxPool', 'Reshape', 'Transpose', 'Flatten', 'Squeeze', 'Unsqueeze', 'Resize']);
 
 export interface StaticInt8Options {
-  /** Calibration samples (MinMax over all of them). */
+  /** Calibration samples. */
   samples: readonly Feeds[];
+  /** @default { method: 'minmax' } */
+  calibration?: CalibrationMethod;
   /**
    * 7-bit weights: measured necessary on this AVX2 machine (no VNNI), where full-range u8×s8 products
    * saturate (a 2-layer MLP erred by 13% of its range, 0.2% with 7 bits); see quant-math.ts.
    * @default true
    */
   reduceRange?: boolean;
+  /** Only these op types are quantized (others stay float32 behind DQ). @default every op in ACTIVATION_SLOTS */
+  ops?: readonly string[];
+  /** Nodes (by name) left in float32, like onnxruntime's nodes_to_exclude. @default [] */
+  excludeNodes?: readonly string[];
+  /** Short tensor names (smaller file); off keeps the original names, for debugging. @default true */
+  compactNames?: boolean;
 }
 
 export interface StaticRewriteReport extends RewriteReport {
@@ -79,6 +87,9 @@ export async function quantizeStaticInt8(input: Uint8Array, options: StaticInt8O
   divisionsToMultiplications(graph);
   const inits = initializerMap(graph);
   const types = inferElemTypes(graph);
+  const allowed = new Set(options.ops ?? Object.keys(ACTIVATION_SLOTS));
+  const excluded = new Set(options.excludeNodes ?? []);
+  const slotsOf = (node: NodeProto): number[] | 'all' | undefined => (allowed.has(node.opType ?? '') && !excluded.has(node.name ?? '') ? ACTIVATION_SLOTS[node.opType ?? ''] : undefined);
   const isActivation = (t: string): boolean => Boolean(t) && !inits.has(t) && types.get(t) === DT.FLOAT;
 
   if (!graph.node.some((n) => WEIGHTED.has(n.opType ?? '') && inits.has(n.input?.[1] ?? ''))) {
@@ -92,7 +103,7 @@ export async function quantizeStaticInt8(input: Uint8Array, options: StaticInt8O
   const wanted = new Set<string>();
   for (const node of graph.node) {
     const op = node.opType ?? '';
-    const slots = ACTIVATION_SLOTS[op];
+    const slots = slotsOf(node);
     if (!slots) continue;
     const inputs = node.input ?? [];
     const acts = (slots === 'all' ? inputs : slots.map((s) => inputs[s] ?? '')).filter(isActivation);
@@ -100,7 +111,7 @@ export async function quantizeStaticInt8(input: Uint8Array, options: StaticInt8O
     acts.forEach((t) => wanted.add(t));
     (node.output ?? []).filter(isActivation).forEach((t) => wanted.add(t));
   }
-  const ranges = await calibrateMinMax(model, [...wanted], options.samples);
+  const ranges = await calibrate(model, [...wanted], options.samples, options.calibration);
   const params = new Map<string, QuantParams>();
   for (const [name, r] of ranges) if (Number.isFinite(r.min) && Number.isFinite(r.max)) params.set(name, uint8Params(r.min, r.max));
   // A Relu/Clip that is its producer's only reader is folded into the producer's range (as
@@ -190,7 +201,7 @@ export async function quantizeStaticInt8(input: Uint8Array, options: StaticInt8O
   emitQdq((graph.input ?? []).map((i) => i.name ?? ''));
   for (const node of graph.node) {
     const op = node.opType ?? '';
-    const slots = ACTIVATION_SLOTS[op];
+    const slots = slotsOf(node);
     if (!slots) {
       out.push(node);
       emitQdq(node.output ?? []);
@@ -246,11 +257,11 @@ export async function quantizeStaticInt8(input: Uint8Array, options: StaticInt8O
   graph.node = out;
   graph.valueInfo = [];
   pruneInitializers(graph);
-  compactNames(graph);
+  if (options.compactNames ?? true) compactNames(graph);
   return { bytes: encodeModel(model), rewritten, skipped, quantizedTensors: dequantized.size, samples: options.samples.length };
 }
 
-export type { Feeds, TensorRange };
+export type { CalibrationMethod, Feeds, TensorRange };
 
 /**
  * x / c with a constant float c becomes x · (1/c): Div has no quantized kernel, Mul has
