@@ -20,4 +20,5 @@ export {
   type NonFiniteOp,
   type OnnxElementType,
 } from './onnx-models.js';
+export { textLineInput, textPageInput, inferRequest } from './ocr-inputs.js';
 export { startControlPlane, type StartControlPlaneOptions, type TestControlPlane, type ProvisionedTestDevice } from './control-plane.js';

@@ -11,3 +11,4 @@ export * from './models.js';
 export * from './tokens.js';
 export * from './telemetry.js';
 export * from './kserve.js';
+export * from './variants.js';
