@@ -23,6 +23,7 @@ const BINS = 2048;
  */
 export async function calibrate(model: ModelProto, tensors: readonly string[], samples: readonly Feeds[], how: CalibrationMethod = { method: 'minmax' }): Promise<Map<string, TensorRange>> {
   if (!samples.length) throw new EdgefleetError('INPUT_INVALID', 'static INT8 needs at least one calibration sample');
+  if (!tensors.length) return new Map();
   const augmented = onnx.ModelProto.decode(encodeModel(model));
   const graph = graphOf(augmented);
   const existing = new Set((graph.output ?? []).map((o) => o.name));

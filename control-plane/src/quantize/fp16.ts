@@ -1,5 +1,6 @@
 import { EdgefleetError } from '@edgefleet/shared';
 import { inferElemTypes } from './elem-types.js';
+import { foldBatchNorms } from './fold-batch-norm.js';
 import { toFloat16Array } from './float16.js';
 import {
   DT,
@@ -29,10 +30,13 @@ export const FP16_KEEP_FLOAT32 = new Set([
   'LinearClassifier', 'LinearRegressor', 'Normalizer', 'OneHotEncoder', 'RandomUniformLike', 'SVMClassifier', 'SVMRegressor', 'Scaler',
   'TreeEnsembleClassifier', 'TreeEnsembleRegressor', 'ZipMap', 'NonMaxSuppression', 'TopK', 'RoiAlign', 'Resize', 'Range', 'CumSum', 'Min',
   'Max', 'Upsample', 'RandomNormal', 'RandomUniform', 'RandomNormalLike', 'EyeLike',
+  // Measured: the PP-OCRv4 detector's BatchNormalization after ConvTranspose (inputs up to ±16,000)
+  // in float16 took its output cosine vs float32 to 0.860; in float32, 0.99999.
+  'BatchNormalization',
 ]);
 
 /**
- * FP16: float32 weights and activations become float16, the graph's float32 inputs and outputs stay
+ * FP16: BatchNormalization folded into the Conv before it, float32 weights and activations become float16, the graph's float32 inputs and outputs stay
  * float32 (a Cast at each edge), and the ops above stay float32 behind Casts. The opset is kept.
  */
 export function convertToFp16(input: Uint8Array): RewriteReport {
@@ -40,6 +44,8 @@ export function convertToFp16(input: Uint8Array): RewriteReport {
   const graph = graphOf(model);
   constantsToInitializers(graph);
   assertRewritable(graph, 'FP16');
+  // A BatchNormalization after a Conv joins the Conv (in float32, before rounding to float16).
+  foldBatchNorms(model);
   const types = inferElemTypes(graph);
   const isFloat = (t: string): boolean => Boolean(t) && types.get(t) === DT.FLOAT;
   const fresh = nameAllocator(graph, true);

@@ -13,4 +13,5 @@ export { quantizeStaticInt8, type StaticInt8Options, type StaticRewriteReport } 
 export { convertToFp16, FP16_KEEP_FLOAT32 } from './fp16.js';
 export { calibrate, type CalibrationMethod, type Feeds, type TensorRange } from './calibrate.js';
 export { checkAccuracy, thresholdFailures, DEFAULT_ACCURACY_THRESHOLDS, type AccuracyReport, type AccuracyThresholds } from './accuracy-check.js';
+export { feedsFromRequest, jitteredCopies } from './samples.js';
 export { QUANTIZED_OPSET, OLDEST_UPGRADABLE_OPSET } from './opset-upgrade.js';
