@@ -34,4 +34,7 @@ export type { CliContext, CliExtension } from './cli/cli-extension.js';
 export { table, json as formatJson, formatCliError, type CliIo } from './cli/output.js';
 export * from './telemetry/index.js';
 export * from './rollout/index.js';
+export * from './quantize/index.js';
+export { variantsPlugin } from './registry/variants-plugin.js';
+export type { VariantRegistry } from './registry/variant-registry.js';
 export { buildCli, runCli, type BuildCliOptions } from './cli/program.js';

@@ -4,11 +4,13 @@ import { telemetryPlugin } from './telemetry/telemetry-plugin.js';
 import type { CliExtension } from './cli/cli-extension.js';
 import { rolloutCliExtension } from './rollout/rollout-cli.js';
 import { rolloutPlugin } from './rollout/rollout-plugin.js';
+import { variantCliExtension } from './registry/variant-cli.js';
+import { variantsPlugin } from './registry/variants-plugin.js';
 
 /**
  * The plugins `edgefleet server` runs and the CLI commands it offers besides the core ones.
  * Each concern adds its own line here (telemetry, rollouts, dashboard); tests pass their own lists.
  */
-export const builtinPlugins: readonly ControlPlanePlugin[] = [dashboardPlugin(), telemetryPlugin(), rolloutPlugin()];
+export const builtinPlugins: readonly ControlPlanePlugin[] = [dashboardPlugin(), telemetryPlugin(), rolloutPlugin(), variantsPlugin()];
 
-export const builtinCliExtensions: readonly CliExtension[] = [rolloutCliExtension];
+export const builtinCliExtensions: readonly CliExtension[] = [rolloutCliExtension, variantCliExtension];

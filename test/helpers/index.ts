@@ -23,5 +23,6 @@ export {
   type NonFiniteOp,
   type OnnxElementType,
 } from './onnx-models.js';
+export { textLineInput, textPageInput, inferRequest } from './ocr-inputs.js';
 export { startControlPlane, type StartControlPlaneOptions, type TestControlPlane, type ProvisionedTestDevice } from './control-plane.js';
 export { grpcClients, type GrpcClients } from './grpc-clients.js';

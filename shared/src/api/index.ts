@@ -12,3 +12,4 @@ export * from './tokens.js';
 export * from './telemetry.js';
 export * from './kserve.js';
 export * from './rollout-wait.js';
+export * from './variants.js';

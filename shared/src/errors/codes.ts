@@ -40,6 +40,9 @@ export const ERROR_CODES = {
   INFERENCE_TIMEOUT: { status: 504, description: 'An inference did not finish within its deadline.' },
   DEPLOYMENT_SUPERSEDED: { status: 409, description: 'A newer desired-state generation replaced an in-flight deployment before activation.' },
   ROLLED_BACK_BY_OPERATOR: { status: 409, description: 'An operator rolled the model back on the device; the version stays off until a newer desired generation.' },
+  QUANTIZE_UNSUPPORTED: { status: 422, description: 'The model cannot be rewritten in that mode (nothing to quantize, control flow, a custom-domain operator, external weights); the message names the op and node.' },
+  QUANTIZE_ALREADY_QUANTIZED: { status: 422, description: 'The model is already quantized or half precision; the message names the node or weight. Start from the float32 original.' },
+  QUANTIZE_OPSET_UNSUPPORTED: { status: 422, description: 'The model\'s opset is too old to quantize, or an operator in it has no upgrade rule to opset 13; the message names the op and node.' },
 
   // devices, commands, fleet
   DEVICE_NOT_FOUND: { status: 404, description: 'No device with that id is registered.' },

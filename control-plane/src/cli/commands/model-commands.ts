@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, pushModelReplySchema, type ModelVersionRecord } from '@edgefleet/shared';
+import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, pushModelReplySchema, variantListSchema, type ModelVersionRecord } from '@edgefleet/shared';
+import { formatVariants } from '../../registry/variant-cli.js';
 import type { CliContext } from '../cli-extension.js';
 import { formatBytes, json, progressBar, table } from '../output.js';
 
@@ -89,7 +90,16 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
       const client = ctx.client();
       if (version) {
         const m = await client.get(`/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(version)}`, modelVersionRecordSchema);
-        return ctx.io.out(ctx.wantsJson(command) ? json(m) : describe(m));
+        // A server without the variants plugin has no such route (NOT_FOUND): show the version alone.
+        const variants = await client
+          .get(`/models/${encodeURIComponent(name)}/versions/${encodeURIComponent(m.version)}/variants`, variantListSchema)
+          .then((l) => l.variants)
+          .catch((err: unknown) => {
+            if (err instanceof EdgefleetError && err.code === 'NOT_FOUND') return undefined;
+            throw err;
+          });
+        if (ctx.wantsJson(command)) return ctx.io.out(json(variants ? { ...m, variants } : m));
+        return ctx.io.out(variants ? `${describe(m)}\n${formatVariants(variants)}` : describe(m));
       }
       const list = await client.get(`/models/${encodeURIComponent(name)}`, modelVersionListSchema);
       if (ctx.wantsJson(command)) return ctx.io.out(json(list));
