@@ -1,6 +1,5 @@
-import { z } from 'zod';
 import type { Logger } from 'pino';
-import { agentConfigSchema, loadConfig, type AgentConfig } from '@edgefleet/shared';
+import { agentBootstrapConfigSchema, agentConfigSchema, loadConfig, type AgentConfig } from '@edgefleet/shared';
 import { createNodeDeviceIdSources, resolveProvisionedIdentity, type DeviceIdSources } from '../identity/index.js';
 
 export const AGENT_ENV_PREFIX = 'EDGEFLEET_AGENT_';
@@ -36,16 +35,6 @@ export function loadAgentConfig(options: LoadAgentConfigOptions, extra: Record<s
   return loadConfig({ schema: agentConfigSchema, file: options.file, env: options.env ?? process.env, envPrefix: AGENT_ENV_PREFIX, overrides: { ...flagOverrides(options), ...extra } });
 }
 
-/** Just enough of the config to tell a provisioned agent (no identity yet) from a provisioned-by-hand one. */
-const bootstrapSchema = z
-  .object({
-    dataDir: agentConfigSchema.shape.dataDir,
-    deviceId: z.string().optional(),
-    broker: z.object({ url: z.string().optional() }).passthrough().optional(),
-    provisioning: agentConfigSchema.shape.provisioning,
-  })
-  .passthrough();
-
 /**
  * loadAgentConfig, and for a config with `provisioning`, the device identity: read from the data
  * dir, or made and enrolled on first start (which waits while an operator has not approved it).
@@ -54,7 +43,7 @@ export async function loadAgentConfigWithIdentity(
   options: LoadAgentConfigOptions,
   deps: { logger: Logger; signal?: AbortSignal; sources?: DeviceIdSources; fetch?: typeof fetch },
 ): Promise<Readonly<AgentConfig>> {
-  const boot = loadConfig({ schema: bootstrapSchema, file: options.file, env: options.env ?? process.env, envPrefix: AGENT_ENV_PREFIX, overrides: flagOverrides(options) });
+  const boot = loadConfig({ schema: agentBootstrapConfigSchema, file: options.file, env: options.env ?? process.env, envPrefix: AGENT_ENV_PREFIX, overrides: flagOverrides(options) });
   if (!boot.provisioning) return loadAgentConfig(options);
   const { overrides } = await resolveProvisionedIdentity(
     { dataDir: boot.dataDir, deviceId: boot.deviceId, broker: boot.broker, provisioning: boot.provisioning },

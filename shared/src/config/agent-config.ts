@@ -143,3 +143,14 @@ export const agentConfigSchema = z
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+/**
+ * A config before the device has an identity, as an image for zero-touch provisioning carries it:
+ * no device id or broker needed when `provisioning` is set (the agent enrols on first start and
+ * fills them in). The agent and the installer's config check both parse with it first.
+ */
+export const agentBootstrapConfigSchema = agentConfigSchema.extend({
+  deviceId: deviceIdSchema.optional(),
+  broker: agentConfigSchema.shape.broker.partial({ url: true }).optional(),
+});
+export type AgentBootstrapConfig = z.output<typeof agentBootstrapConfigSchema>;
