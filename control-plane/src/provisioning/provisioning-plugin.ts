@@ -10,11 +10,8 @@ import { claimsDeviceToken, createProvisioningService, type ProvisioningOptions,
 import { provisioningRoutes } from './provisioning-routes.js';
 import { PROVISIONING_MIGRATIONS, createProvisioningStore } from './provisioning-store.js';
 
+/** Overrides of the `provisioning` config section (tests), and a hook for the started service. */
 export interface ProvisioningPluginOptions extends ProvisioningOptions {
-  /** Enrolments per source address: burst and per-second refill. @default 200, 50 */
-  perSource?: { capacity: number; perSecond: number };
-  /** Enrolments per provisioning key. @default 2000, 500 */
-  perKey?: { capacity: number; perSecond: number };
   onStarted?: (service: ProvisioningService) => void;
 }
 
@@ -23,18 +20,19 @@ export function provisioningPlugin(options: ProvisioningPluginOptions = {}): Con
     name: 'provisioning',
     async start(ctx) {
       await ctx.store.migrate('provisioning', PROVISIONING_MIGRATIONS);
+      const settings = ctx.config.provisioning;
       const service = createProvisioningService({
         store: ctx.store,
         provisioning: createProvisioningStore(ctx.store.sql),
         devices: ctx.devices,
         clock: ctx.clock,
         logger: ctx.logger.child({ component: 'provisioning' }),
-        options,
+        options: { ...settings, ...options },
       });
       ctx.devices.addCredentialScheme({ claims: claimsDeviceToken, verify: (id, token) => service.verifyDeviceToken(id, token) });
       const limits = {
-        perSource: createRateLimiter(options.perSource ?? { capacity: 200, perSecond: 50 }),
-        perKey: createRateLimiter(options.perKey ?? { capacity: 2000, perSecond: 500 }),
+        perSource: createRateLimiter(settings.perSource),
+        perKey: createRateLimiter(settings.perKey),
       };
       for (const route of provisioningRoutes({ service, fleetPublicKeyPem: ctx.fleetPublicKeyPem, limits })) ctx.api.route(route);
       options.onStarted?.(service);
