@@ -114,6 +114,7 @@ function pendingFromRow(r: Record<string, unknown>): PendingEnrolmentRow {
 }
 
 export function createProvisioningStore(sql: SqlDatabase) {
+  let prunedAt = -Infinity;
   return {
     sql,
     async insertKey(k: ProvisioningKeyRow): Promise<void> {
@@ -181,7 +182,11 @@ export function createProvisioningStore(sql: SqlDatabase) {
     },
     /** Records a proof's nonce; false when it was seen before (a replay). Forgets nonces older than `olderThanMs`. */
     async useNonce(nonce: string, nowMs: number, olderThanMs: number): Promise<boolean> {
-      await sql.run('DELETE FROM enrolment_nonces WHERE seen_at < ?', [nowMs - olderThanMs]);
+      // Pruned now and then, not per enrolment: a first-boot burst is thousands of them a minute.
+      if (nowMs - prunedAt > 10_000) {
+        prunedAt = nowMs;
+        await sql.run('DELETE FROM enrolment_nonces WHERE seen_at < ?', [nowMs - olderThanMs]);
+      }
       const { changes } = await sql.run('INSERT INTO enrolment_nonces (nonce, seen_at) VALUES (?, ?) ON CONFLICT (nonce) DO NOTHING', [nonce, nowMs]);
       return changes === 1;
     },
