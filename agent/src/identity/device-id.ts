@@ -35,13 +35,13 @@ export function createNodeDeviceIdSources(): DeviceIdSources {
 export async function deviceIdFromTemplate(template: string, sources: DeviceIdSources): Promise<string> {
   const values = new Map<string, string | undefined>();
   const placeholders = [...template.matchAll(/\{([a-z-]+)(?::(\d+))?\}/g)];
-  for (const [, name] of placeholders) {
-    if (values.has(name!)) continue;
+  for (const [, name = ''] of placeholders) {
+    if (values.has(name)) continue;
     if (name === 'machine-id') values.set(name, await sources.machineId());
     else if (name === 'serial') values.set(name, await sources.serial());
     else if (name === 'hostname') values.set(name, sources.hostname());
     else throw new EdgefleetError('CONFIG_INVALID', `provisioning.deviceIdTemplate: unknown placeholder {${name}} (use {machine-id}, {serial} or {hostname})`);
-    if (!values.get(name!)) throw new EdgefleetError('CONFIG_INVALID', `provisioning.deviceIdTemplate: this device has no ${name} to fill {${name}}; give --device-id or EDGEFLEET_AGENT_DEVICE_ID`);
+    if (!values.get(name)) throw new EdgefleetError('CONFIG_INVALID', `provisioning.deviceIdTemplate: this device has no ${name} to fill {${name}}; give --device-id or EDGEFLEET_AGENT_DEVICE_ID`);
   }
   const id = template.replace(/\{([a-z-]+)(?::(\d+))?\}/g, (_m, name: string, len: string | undefined) => {
     const value = values.get(name)!;

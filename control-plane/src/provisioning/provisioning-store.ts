@@ -80,7 +80,7 @@ export interface PendingEnrolmentRow {
   status: 'pending' | 'rejected';
 }
 
-const opt = (v: unknown): string | undefined => (v === null || v === undefined ? undefined : String(v));
+const opt = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 function keyFromRow(r: Record<string, unknown>): ProvisioningKeyRow {
   return {
