@@ -7,7 +7,8 @@
  *   await agent.start();
  */
 export { AGENT_VERSION, createAgent, type Agent, type AgentApi, type AgentParts, type CreateAgentOptions } from './agent.js';
-export { loadAgentConfig, type LoadAgentConfigOptions } from './config/index.js';
+export { loadAgentConfig, loadAgentConfigWithIdentity, type LoadAgentConfigOptions } from './config/index.js';
+export { createNodeDeviceIdSources, enrolDevice, type DeviceIdSources, type DeviceIdentity } from './identity/index.js';
 export { createLogger, type AgentLogger } from './log/index.js';
 export { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type OutboxEntry, type StateStore } from './store/index.js';
 export { plan, type Step } from './reconcile/index.js';

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { toEdgefleetError, type AgentConfig } from '@edgefleet/shared';
 import { createAgent, AGENT_VERSION } from './agent.js';
 import { createApiServer, createGrpcServer, type ApiServer, type GrpcServer } from './api/index.js';
-import { loadAgentConfig } from './config/index.js';
+import { loadAgentConfigWithIdentity } from './config/index.js';
 import { createNodeHardwarePort, detectHardware } from './hardware/index.js';
 import { createInferenceRuntime } from './inference/index.js';
 import { createLogger } from './log/index.js';
@@ -36,17 +36,29 @@ async function main(argv: string[]): Promise<void> {
     .option('--data-dir <dir>', 'state directory (overrides the config)')
     .option('--api-port <port>', 'local inference API port (overrides the config)', parsePort)
     .option('--grpc-port <port>', 'local gRPC inference port, 0 disables it (overrides inference.grpcPort)', parsePort)
+    .option('--device-id <id>', 'device id (overrides the config; for a provisioned agent, its id template)')
     .parse(argv);
-  const flags = program.opts<{ config?: string; dataDir?: string; apiPort?: number; grpcPort?: number }>();
+  const flags = program.opts<{ config?: string; dataDir?: string; apiPort?: number; grpcPort?: number; deviceId?: string }>();
 
+  // Enrolment of a provisioned agent may wait (for approval, for the server): a signal ends the wait.
+  const enrolling = new AbortController();
+  const stopEnrolling = (): void => enrolling.abort(new Error('stopped by a signal while enrolling'));
+  process.once('SIGTERM', stopEnrolling);
+  process.once('SIGINT', stopEnrolling);
   let config;
   try {
-    config = loadAgentConfig({ file: flags.config, dataDir: flags.dataDir, apiPort: flags.apiPort, grpcPort: flags.grpcPort });
+    config = await loadAgentConfigWithIdentity(
+      { file: flags.config, dataDir: flags.dataDir, apiPort: flags.apiPort, grpcPort: flags.grpcPort, deviceId: flags.deviceId },
+      { logger: createLogger({ level: 'info', pretty: process.stdout.isTTY }).logger, signal: enrolling.signal },
+    );
   } catch (err) {
     const e = toEdgefleetError(err);
     process.stderr.write(`edgefleet-agent: ${e.code}: ${e.message}\n`);
-    process.exitCode = 2;
+    process.exitCode = enrolling.signal.aborted ? 0 : 2;
     return;
+  } finally {
+    process.off('SIGTERM', stopEnrolling);
+    process.off('SIGINT', stopEnrolling);
   }
   const log = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
   const hardware = await detectHardware(createNodeHardwarePort()).catch((err: unknown) => {

@@ -38,3 +38,5 @@ export * from './quantize/index.js';
 export { variantsPlugin } from './registry/variants-plugin.js';
 export type { VariantRegistry } from './registry/variant-registry.js';
 export { buildCli, runCli, type BuildCliOptions } from './cli/program.js';
+export { provisioningPlugin, type ProvisioningPluginOptions } from './provisioning/provisioning-plugin.js';
+export type { ProvisioningService } from './provisioning/provisioning-service.js';

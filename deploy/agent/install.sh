@@ -4,6 +4,8 @@
 #   sudo ./install.sh --provision device-7.yaml            # from an unpacked bundle
 #   sudo install.sh --bundle edgefleet-agent-0.1.0-linux-arm64.tar.gz --provision device-7.yaml
 #   install.sh --root /tmp/stage --bundle ... --provision ...   # staged install, no systemd needed
+#   sudo install.sh --provisioning-key efp_... --server https://fleet.example:8080 --fleet-key fleet.pub
+#        # zero-touch: the device makes its own key and enrols on first start (docs/operations.md)
 #
 # Layout it produces (every path below is prefixed by --root when given):
 #   /opt/edgefleet-agent/releases/<version>/   the unpacked bundle (app/, bin/, systemd/)
@@ -28,6 +30,10 @@ readonly UNIT_DIR=/etc/systemd/system
 ROOT=""
 BUNDLE=""
 PROVISION=""
+PROVISIONING_KEY=""
+SERVER=""
+FLEET_KEY=""
+ID_TEMPLATE=""
 START=1
 
 log() { printf 'install: %s\n' "$*"; }
@@ -41,6 +47,10 @@ usage: install.sh [--bundle FILE.tar.gz|DIR] [--provision CONFIG.yaml] [--root D
   --bundle     the agent bundle (tarball or unpacked directory); default: the bundle this script is in
   --provision  agent config for this device (as written by `edgefleet devices add ID --agent-config FILE`);
                validated against the agent's config schema, then installed as /etc/edgefleet-agent/config.yaml
+  --provisioning-key KEY --server URL --fleet-key FILE [--device-id-template T]
+               zero-touch instead of --provision: write a config that enrols this device on first start
+               with the key (from `edgefleet provisioning-keys create`); FILE is the fleet's public key
+               (`edgefleet-fleet.pub`); T makes the device id, default {machine-id}
   --root DIR   install under DIR instead of / (staging an image, tests); uses `systemctl --root` to enable
   --no-start   install and enable, but do not (re)start the service
 EOF
@@ -50,6 +60,10 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --bundle) [ $# -ge 2 ] || die "--bundle needs a value"; BUNDLE=$2; shift 2 ;;
     --provision) [ $# -ge 2 ] || die "--provision needs a value"; PROVISION=$2; shift 2 ;;
+    --provisioning-key) [ $# -ge 2 ] || die "--provisioning-key needs a value"; PROVISIONING_KEY=$2; shift 2 ;;
+    --server) [ $# -ge 2 ] || die "--server needs a value"; SERVER=$2; shift 2 ;;
+    --fleet-key) [ $# -ge 2 ] || die "--fleet-key needs a value"; FLEET_KEY=$2; shift 2 ;;
+    --device-id-template) [ $# -ge 2 ] || die "--device-id-template needs a value"; ID_TEMPLATE=$2; shift 2 ;;
     --root) [ $# -ge 2 ] || die "--root needs a value"; ROOT=$2; shift 2 ;;
     --no-start) START=0; shift ;;
     -h|--help) usage; exit 0 ;;
@@ -66,6 +80,12 @@ IS_ROOT=0
 [ "$(id -u)" = 0 ] && IS_ROOT=1
 if [ -z "$ROOT" ] && [ $IS_ROOT = 0 ]; then die "run as root (or stage into a directory with --root DIR)"; fi
 [ -z "$PROVISION" ] || [ -r "$PROVISION" ] || die "provisioning file $PROVISION is not readable"
+if [ -n "$PROVISIONING_KEY$SERVER$FLEET_KEY$ID_TEMPLATE" ]; then
+  [ -z "$PROVISION" ] || die "give either --provision FILE or --provisioning-key/--server/--fleet-key, not both"
+  [ -n "$PROVISIONING_KEY" ] && [ -n "$SERVER" ] && [ -n "$FLEET_KEY" ] || die "zero-touch needs all of --provisioning-key, --server and --fleet-key"
+  case "$SERVER" in http://* | https://*) ;; *) die "--server must be an http:// or https:// URL" ;; esac
+  [ -r "$FLEET_KEY" ] && grep -q 'BEGIN PUBLIC KEY' "$FLEET_KEY" || die "--fleet-key $FLEET_KEY is not a readable PEM public key"
+fi
 
 # --- locate and unpack the bundle -------------------------------------------------------------
 # A tarball is unpacked on disk (/var/tmp), not in a RAM-backed /tmp: the bundle is ~70 MB unpacked,
@@ -103,6 +123,20 @@ else
 fi
 if ! { [ -n "$SRC" ] && [ -f "$SRC/bundle.json" ] && [ -x "$SRC/bin/edgefleet-agent" ] && [ -f "$SRC/systemd/$SERVICE" ] && [ -f "$SRC/app/check-config.mjs" ]; }; then
   die "$BUNDLE is not an edgefleet agent bundle (bundle.json, bin/edgefleet-agent, app/, systemd/$SERVICE expected)"
+fi
+
+# --- zero-touch: the image's config (no device identity; the agent enrols on first start) ---------
+if [ -n "$PROVISIONING_KEY" ]; then
+  PROVISION="$WORK/config.yaml"
+  # YAML double-quoted scalars: escape backslashes and quotes so any key or URL stays one string.
+  yq() { printf '"%s"' "$(printf '%s' "$1" | sed 's/\\/\\\\/g; s/"/\\"/g')"; }
+  {
+    printf 'provisioning:\n  serverUrl: %s\n  key: %s\n' "$(yq "$SERVER")" "$(yq "$PROVISIONING_KEY")"
+    [ -z "$ID_TEMPLATE" ] || printf '  deviceIdTemplate: %s\n' "$(yq "$ID_TEMPLATE")"
+    printf 'fleetPublicKey: |\n'
+    sed 's/^/  /' "$FLEET_KEY"
+  } >"$PROVISION"
+  chmod 0600 "$PROVISION"
 fi
 
 # --- validate the provisioning file before touching anything ------------------------------------

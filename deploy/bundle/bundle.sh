@@ -85,7 +85,7 @@ done
 
 # Validates an agent config with the agent's own schema (install.sh runs it before installing a config).
 cat >"$root/app/check-config.mjs" <<'EOF'
-import { agentConfigSchema, loadConfig } from '@edgefleet/shared';
+import { agentBootstrapConfigSchema, agentConfigSchema, loadConfig } from '@edgefleet/shared';
 
 const file = process.argv[2];
 if (!file) {
@@ -93,8 +93,14 @@ if (!file) {
   process.exit(2);
 }
 try {
-  const config = loadConfig({ schema: agentConfigSchema, file, env: {} });
-  console.log(`config ok: device ${config.deviceId}, broker ${config.broker.url}`);
+  // An image's config enrols on first start: no device id or broker yet, a provisioning key instead.
+  const boot = loadConfig({ schema: agentBootstrapConfigSchema, file, env: {} });
+  if (boot.provisioning) {
+    console.log(`config ok: enrols at ${boot.provisioning.serverUrl} on first start (device id ${boot.deviceId ?? `from ${boot.provisioning.deviceIdTemplate}`})`);
+  } else {
+    const config = loadConfig({ schema: agentConfigSchema, file, env: {} });
+    console.log(`config ok: device ${config.deviceId}, broker ${config.broker.url}`);
+  }
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);

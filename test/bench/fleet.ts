@@ -19,6 +19,7 @@ import type { BenchResult, BenchRow } from './bench-result.js';
 import { rssMb } from './footprint.js';
 import { benchBrokers, sampled, sleep, startServer, type BrokerKind } from './fleet/server-process.js';
 import { startSimProcess, type SimProcess } from './fleet/sim-process.js';
+import { UNLIMITED_ENROLMENT_ENV, enrolDevices, type EnrolmentRun } from './fleet/enrol-devices.js';
 import { startLagProbe, type LagStats } from './fleet/telemetry-lag.js';
 
 const TELEMETRY_INTERVAL_MS = 30_000;
@@ -38,12 +39,14 @@ interface FleetRun {
   simSteadyCpuPct: number;
   telemetryPointsPerS: number;
   lag: LagStats;
+  /** Zero-touch enrolment of as many devices again (embedded broker run only: it does not touch the broker). */
+  enrolment?: EnrolmentRun;
   firstError?: string;
 }
 
 async function runOnce(broker: BrokerKind, devices: number, steadyMs: number): Promise<FleetRun> {
   const dir = await tmpDataDir('bench-fleet-');
-  const server = await startServer({ dataDir: dir.path, broker, cpuProfileDir: process.env.EDGEFLEET_BENCH_CPU_PROF });
+  const server = await startServer({ dataDir: dir.path, broker, cpuProfileDir: process.env.EDGEFLEET_BENCH_CPU_PROF, env: UNLIMITED_ENROLMENT_ENV });
   const run = randomBytes(3).toString('hex');
   const ids = Array.from({ length: devices }, (_, i) => `fl-${run}-${String(i).padStart(5, '0')}`);
   let sim: SimProcess | undefined;
@@ -52,6 +55,7 @@ async function runOnce(broker: BrokerKind, devices: number, steadyMs: number): P
     const t0 = Date.now();
     const { devices: creds } = await server.provision(ids, { bench: run });
     const provisionS = (Date.now() - t0) / 1000;
+    const enrolment = broker === 'embedded' ? await enrolDevices(server, ids.map((id) => id.replace(/^fl-/, 'en-'))) : undefined;
     const s = (sim = await startSimProcess({ brokerUrl: server.mqttUrl, devices: creds, connectConcurrency: 100, telemetryIntervalMs: TELEMETRY_INTERVAL_MS }));
     const lagProbe = (probe = startLagProbe(server.dbFile));
     const storm = await sampled(server.pid, () => sampled(s.pid, () => s.connectAll()));
@@ -77,6 +81,7 @@ async function runOnce(broker: BrokerKind, devices: number, steadyMs: number): P
       simSteadyCpuPct: steady.value.cpuPct,
       telemetryPointsPerS: points / (steady.wallMs / 1000),
       lag: lagProbe.stats(),
+      ...(enrolment ? { enrolment } : {}),
       ...(connect.firstError ? { firstError: connect.firstError } : {}),
     };
   } finally {
@@ -111,6 +116,15 @@ export async function run(options: { long?: boolean } = {}): Promise<BenchResult
       { metric: `telemetry lag p99, ${r.devices} devices, ${r.broker}`, value: r.lag.p99Ms, unit: 'ms', note: `sample time → committed in the store; p50 ${r.lag.p50Ms.toFixed(0)} ms, max ${r.lag.maxMs.toFixed(0)} ms over ${r.lag.batches} batches (±${r.lag.pollMs} ms poll)` },
       { metric: `bulk provisioning, ${r.devices} devices, ${r.broker}`, value: r.provisionS, unit: 's', note: `${(r.devices / r.provisionS).toFixed(0)} devices/s (salted SHA-256 secrets)` },
     );
+    if (r.enrolment) {
+      const e = r.enrolment;
+      summary.push({
+        metric: `zero-touch enrolment, ${e.devices} devices, one provisioning key`,
+        value: e.perSecond,
+        unit: 'enrolments/s',
+        note: `${e.seconds.toFixed(1)} s, 32 in flight; ${(e.perSecond / (r.devices / r.provisionS)).toFixed(2)}× bulk provisioning's devices/s; ${e.refused} refused${e.firstError ? `; first: ${e.firstError.slice(0, 120)}` : ''}`,
+      });
+    }
   }
   return { summary, runs, errors, telemetryIntervalMs: TELEMETRY_INTERVAL_MS };
 }

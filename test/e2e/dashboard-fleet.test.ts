@@ -4,7 +4,9 @@
  * telemetry charts, open the models page — at 1280×800 and at phone width. Screenshots land in
  * docs/screenshots/ for the README.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { createdProvisioningKeySchema, generateDeviceKeyPair, signEnrolmentProof } from '@edgefleet/shared';
 import { launchBrowser, PHONE, type TestBrowser, type TrackedPage } from '../helpers/browser.js';
 import { startTraffic, type Traffic } from '../demo/traffic.js';
 import { DEMO_MODEL, demoModels, installV1, startDashboardFleet, type DashboardFleet } from './dashboard-fleet-setup.js';
@@ -145,6 +147,26 @@ describeNeeding(['chromium'], 'dashboard: fleet pages in headless Chromium', () 
     await phone.screenshot('device-phone');
     expect(phone.errors).toEqual([]);
     await phone.context.close();
+  });
+
+  it('approves a device waiting in pending from the device list', { timeout: 60_000 }, async () => {
+    const { page } = tab;
+    const keyReply = await fetch(`${fleet.baseUrl}/api/v1/provisioning-keys`, { method: 'POST', headers: { authorization: `Bearer ${fleet.token}`, 'content-type': 'application/json' }, body: JSON.stringify({ tags: { site: 'lab' }, requireApproval: true }) });
+    const created = createdProvisioningKeySchema.parse(await keyReply.json());
+    const keys = generateDeviceKeyPair();
+    const claim = { deviceId: 'cam-new', publicKey: keys.publicKeyPem, provisioningKey: created.key, at: new Date().toISOString(), nonce: randomBytes(16).toString('base64url') };
+    const enrol = await fetch(`${fleet.baseUrl}/api/v1/enrol`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ...claim, proof: signEnrolmentProof(claim, keys.privateKeyPem) }) });
+    expect(enrol.status).toBe(202);
+    await page.goto(`${fleet.dashboardUrl}#/devices`);
+    const pending = page.getByRole('region', { name: 'Enrolments waiting for approval' });
+    await expect.poll(() => pending.textContent(), { timeout: 15_000 }).toContain('cam-new');
+    await tab.screenshot('devices-pending');
+    await page.getByRole('button', { name: 'Approve cam-new' }).click();
+    await page.getByRole('dialog', { name: 'Approve cam-new?' }).getByRole('button', { name: 'Approve', exact: true }).click();
+    await page.getByText('Approved cam-new.').waitFor();
+    const rows = page.getByRole('region', { name: 'Devices' }).locator('tbody tr');
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(DEVICES + 1);
+    expect((await fleet.get<{ tags: Record<string, string> }>('/devices/cam-new')).tags).toEqual({ site: 'lab' });
   });
 
   it('ran without page errors', () => {

@@ -3,8 +3,11 @@
  * device B and of the fleet (subscribe and publish), B's identity (its client id, its username),
  * B's artifact over MQTT chunks and over HTTP, and every operator API. Every attempt must be
  * refused and logged (security log records for MQTT, the HTTP request log / audit log for the API),
- * and B's state must be untouched.
+ * and B's state must be untouched. Then the provisioning attacks: a replayed enrolment, a revoked
+ * provisioning key, squatting enrolled and secret-provisioned ids, and broker logins with device
+ * tokens that are forged, expired or minted for another id.
  */
+import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,6 +18,11 @@ import {
   encodePayload,
   reportedStateSchema,
   TOPIC_PREFIX,
+  generateDeviceKeyPair,
+  mintDeviceToken,
+  signEnrolmentProof,
+  type DeviceKeyPair,
+  type EnrolRequest,
   type ProvisionedDevice,
 } from '@edgefleet/shared';
 import { identityModel } from '../helpers/onnx-models.js';
@@ -163,6 +171,53 @@ describe('a compromised device (valid credentials of A) against B and the operat
       const logged = rig.logs.some((l) => req !== undefined && l.reqId === req.reqId && typeof (l.res as { statusCode?: number } | undefined)?.statusCode === 'number');
       attempts.push({ what: `HTTP ${method} ${path}`, refused: reply !== undefined && (reply.status === 401 || reply.status === 403 || reply.status === 404), logged });
     }
+    // 6. Zero-touch provisioning (issue 22): C enrols legitimately; the attacker replays C's enrolment,
+    // enrols with the provisioning key after it was revoked, squats B's and C's ids with its own key,
+    // and logs in as C with tokens C did not sign or that expired.
+    const admin = { authorization: `Bearer ${rig.adminToken}`, 'content-type': 'application/json' };
+    const createKey = async (body: unknown): Promise<{ key: string; provisioningKey: { id: string } }> =>
+      JSON.parse((await sendRequest(rig.httpUrl, { method: 'POST', path: '/api/v1/provisioning-keys', headers: admin, body: Buffer.from(JSON.stringify(body)) }))!.body) as { key: string; provisioningKey: { id: string } };
+    const enrolBody = (deviceId: string, provisioningKey: string, keys: DeviceKeyPair): EnrolRequest => {
+      const claim = { deviceId, publicKey: keys.publicKeyPem, provisioningKey, at: new Date().toISOString(), nonce: randomBytes(16).toString('base64url') };
+      return { ...claim, proof: signEnrolmentProof(claim, keys.privateKeyPem) };
+    };
+    const enrol = async (body: EnrolRequest) => (await sendRequest(rig.httpUrl, { method: 'POST', path: '/api/v1/enrol', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) }))?.status;
+    const stolen = await createKey({ maxUses: 10 });
+    const cKeys = generateDeviceKeyPair();
+    const cEnrolment = enrolBody('victim-c', stolen.key, cKeys);
+    expect(await enrol(cEnrolment)).toBe(201);
+    const active = await createKey({});
+    await sendRequest(rig.httpUrl, { method: 'DELETE', path: `/api/v1/provisioning-keys/${stolen.provisioningKey.id}`, headers: { authorization: admin.authorization } });
+    const attackerKeys = generateDeviceKeyPair();
+    for (const [what, body] of [
+      ['replay C’s enrolment request', cEnrolment],
+      ['enrol with the provisioning key after its revocation', enrolBody('rogue-enrolled', stolen.key, attackerKeys)],
+      ['squat B’s id (provisioned with a secret) with an own key', enrolBody(B, active.key, attackerKeys)],
+      ['squat C’s id (enrolled with its key) with an own key', enrolBody('victim-c', active.key, attackerKeys)],
+    ] as const) {
+      const before = securityLogs().length;
+      const status = await enrol(body);
+      attempts.push({ what, refused: status !== undefined && status >= 400 && status < 500, logged: securityLogs().length > before });
+    }
+    const nowS = Math.floor(Date.now() / 1000);
+    for (const [what, password] of [
+      ['connect as C with a token signed by the attacker’s key', mintDeviceToken({ d: 'victim-c', iat: nowS, exp: nowS + 60 }, attackerKeys.privateKeyPem)],
+      ['connect as C with C’s own token after it expired', mintDeviceToken({ d: 'victim-c', iat: nowS - 700, exp: nowS - 100 }, cKeys.privateKeyPem)],
+      ['connect as C with A’s token for A replayed under C’s name', mintDeviceToken({ d: A, iat: nowS, exp: nowS + 60 }, cKeys.privateKeyPem)],
+    ] as const) {
+      const before = securityLogs().length;
+      const res = await connect('victim-c', 'victim-c', password);
+      const refused = typeof res === 'string';
+      if (!refused) await within(res.endAsync(true), 1000, undefined);
+      await sleep(50);
+      attempts.push({ what, refused, logged: securityLogs().length > before });
+    }
+    const cLogin = await connect('victim-c', 'victim-c', mintDeviceToken({ d: 'victim-c', iat: nowS, exp: nowS + 60 }, cKeys.privateKeyPem));
+    expect(typeof cLogin, 'C itself still logs in with its own token').not.toBe('string');
+    if (typeof cLogin !== 'string') await within(cLogin.endAsync(true), 1000, undefined);
+    const rogueDevices = (await Promise.all(['rogue-enrolled'].map((id) => rig.cp.devices.get(id).then(() => id, () => undefined)))).filter(Boolean);
+    attempts.push({ what: 'no device created by the provisioning attacks', refused: rogueDevices.length === 0, logged: true });
+
     const audit = await sendRequest(rig.httpUrl, { method: 'GET', path: '/api/v1/audit?limit=1000', headers: { authorization: `Bearer ${rig.adminToken}` } });
     const auditRefusals = audit ? (JSON.parse(audit.body) as { entries?: { actor: string; outcome: string }[] }).entries?.filter((e) => e.actor === `device:${A}` && e.outcome === 'refused').length ?? 0 : 0;
 
@@ -173,7 +228,7 @@ describe('a compromised device (valid credentials of A) against B and the operat
     recordFaultCase(
       'compromised-device',
       {
-        title: 'A compromised device (valid credentials of A) tries every topic, artifact and API of B and of the operators',
+        title: 'A compromised device (valid credentials of A) tries every topic, artifact and API of B and of the operators, and the provisioning attacks (replayed enrolment, revoked key, id squatting, forged and expired device tokens)',
         counts: {
           attempts: attempts.length,
           refused,

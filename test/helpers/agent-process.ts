@@ -86,10 +86,21 @@ export function agentConfig(opts: AgentProcessOptions): AgentConfigInput {
 }
 
 export async function spawnAgent(opts: AgentProcessOptions): Promise<AgentProcess> {
+  return await spawnAgentWithConfig(agentConfig(opts), opts);
+}
+
+/**
+ * The agent with a config file exactly as given (a provisioning config an image carries, say),
+ * with `--data-dir` and any extra flags.
+ */
+export async function spawnAgentWithConfig(
+  config: Record<string, unknown>,
+  opts: Pick<AgentProcessOptions, 'dataDir' | 'env' | 'echo'> & { args?: string[] },
+): Promise<AgentProcess> {
   await mkdir(opts.dataDir, { recursive: true });
   const configFile = join(opts.dataDir, 'agent-config.json');
-  await writeFile(configFile, JSON.stringify(agentConfig(opts), null, 2));
-  const child = spawn(process.execPath, [AGENT_ENTRY, '--config', configFile], {
+  await writeFile(configFile, JSON.stringify(config, null, 2));
+  const child = spawn(process.execPath, [AGENT_ENTRY, '--config', configFile, '--data-dir', opts.dataDir, ...(opts.args ?? [])], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -8,7 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, rmSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateSigningKeyPair } from '@edgefleet/shared';
+import { agentBootstrapConfigSchema, generateSigningKeyPair, loadConfig } from '@edgefleet/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ocrModelPath, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { verifyUnit } from './deploy-systemd.js';
@@ -200,6 +200,31 @@ describe('deploy/agent/install.sh --root', () => {
     expect(result.stderr).toMatch(/CONFIG_INVALID|invalid configuration/);
     expect(result.stderr).toMatch(/brokr|broker/);
     expect(readdirSync(fresh)).toEqual([]);
+  }, 60_000);
+
+  it('installs a zero-touch config from --provisioning-key/--server/--fleet-key: no device identity, the agent enrols on first start', () => {
+    const fleetKey = join(work.path, 'fleet.pub');
+    const publicKeyPem = generateSigningKeyPair().publicKeyPem;
+    writeFileSync(fleetKey, publicKeyPem);
+    const image = join(work.path, 'image-root');
+    const bundle = join(root, 'opt/edgefleet-agent/releases', release);
+    const args = ['--bundle', bundle, '--provisioning-key', 'efp_abc-DEF_123', '--server', 'https://fleet.example:8080', '--fleet-key', fleetKey, '--device-id-template', 'cam-{machine-id:8}', '--no-start'];
+    const result = install(image, ...args);
+    expect(result.stderr).toBe('');
+    expect(result.status).toBe(0);
+    expect(result.stdout).toMatch(/enrols at https:\/\/fleet\.example:8080 on first start \(device id from cam-\{machine-id:8\}\)/);
+    const config = join(image, 'etc/edgefleet-agent/config.yaml');
+    expect(mode(config)).toBe('0640');
+    const parsed = loadConfig({ schema: agentBootstrapConfigSchema, file: config, env: {} });
+    expect(parsed.provisioning).toEqual({ serverUrl: 'https://fleet.example:8080', key: 'efp_abc-DEF_123', deviceIdTemplate: 'cam-{machine-id:8}' });
+    expect(parsed.fleetPublicKey).toBe(publicKeyPem);
+    expect(parsed.deviceId).toBeUndefined();
+    // Idempotent like --provision.
+    expect(install(image, ...args).stdout).toMatch(/config unchanged/);
+
+    const partial = install(join(work.path, 'partial-root'), '--bundle', bundle, '--provisioning-key', 'efp_x', '--fleet-key', fleetKey);
+    expect(partial.status).not.toBe(0);
+    expect(partial.stderr).toMatch(/needs all of --provisioning-key, --server and --fleet-key/);
   }, 60_000);
 
   it('refuses something that is not a bundle', () => {

@@ -1,1 +1,1 @@
-export { AGENT_ENV_PREFIX, loadAgentConfig, type LoadAgentConfigOptions } from './load-agent-config.js';
+export { AGENT_ENV_PREFIX, loadAgentConfig, loadAgentConfigWithIdentity, type LoadAgentConfigOptions } from './load-agent-config.js';

@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { EdgefleetError, type AgentConfig } from '@edgefleet/shared';
+import { createDeviceCredentials, type DeviceCredentials } from '../identity/credentials.js';
 import type { StateStore } from '../store/state-store.js';
 import { diskFullError, isDiskFull } from './disk-check.js';
 import type { ArtifactFetcher } from './fetcher.js';
@@ -21,8 +22,8 @@ async function fileSize(path: string): Promise<number> {
  * (the control plane's `/api/v1/artifacts/:sha256`); any other URL (a CDN, a presigned bucket URL)
  * never sees the secret. Without a config nothing is sent.
  */
-function credentialsFor(url: string, config: Readonly<AgentConfig> | undefined): Record<string, string> {
-  if (!config?.delivery.httpCredentialOrigins.length || config.broker.password === undefined) return {};
+function credentialsFor(url: string, config: Readonly<AgentConfig> | undefined, credentials: DeviceCredentials | undefined): Record<string, string> {
+  if (!config?.delivery.httpCredentialOrigins.length || !credentials) return {};
   let origin: string;
   try {
     origin = new URL(url).origin;
@@ -30,8 +31,9 @@ function credentialsFor(url: string, config: Readonly<AgentConfig> | undefined):
     return {};
   }
   if (!config.delivery.httpCredentialOrigins.some((o) => new URL(o).origin === origin)) return {};
-  const user = config.broker.username ?? config.deviceId;
-  return { authorization: `Basic ${Buffer.from(`${user}:${config.broker.password}`).toString('base64')}` };
+  const password = credentials.password();
+  if (password === undefined) return {};
+  return { authorization: `Basic ${Buffer.from(`${credentials.username}:${password}`).toString('base64')}` };
 }
 
 /**
@@ -40,6 +42,7 @@ function credentialsFor(url: string, config: Readonly<AgentConfig> | undefined):
  */
 export function createHttpFetcher({ store, logger, config }: { store: StateStore; logger: Logger; config?: Readonly<AgentConfig> }): ArtifactFetcher {
   const log = logger.child({ part: 'delivery' });
+  const credentials = config?.delivery.httpCredentialOrigins.length ? createDeviceCredentials(config) : undefined;
   return {
     async fetch(req) {
       const { sha256, size, url } = req.artifact;
@@ -57,7 +60,7 @@ export function createHttpFetcher({ store, logger, config }: { store: StateStore
       if (have < size) {
         let res: Response;
         try {
-          res = await fetch(url, { headers: { ...credentialsFor(url, config), ...(have > 0 ? { range: `bytes=${have}-` } : {}) }, signal: req.signal });
+          res = await fetch(url, { headers: { ...credentialsFor(url, config, credentials), ...(have > 0 ? { range: `bytes=${have}-` } : {}) }, signal: req.signal });
         } catch (cause) {
           if (req.signal.aborted) throw req.signal.reason;
           throw new EdgefleetError('ARTIFACT_DOWNLOAD_FAILED', `GET ${url} failed`, { cause });

@@ -13,6 +13,7 @@ import {
   type DevicePublishChannel,
   type DeviceSubscribeChannel,
 } from '@edgefleet/shared';
+import { createDeviceCredentials } from '../identity/credentials.js';
 import { backoffDelayMs } from './backoff.js';
 
 export type MessageHandler = (payload: Buffer, topic: string) => void;
@@ -40,6 +41,7 @@ export interface CreateMqttSessionOptions {
 
 export function createMqttSession({ config, logger, agentVersion }: CreateMqttSessionOptions): MqttSession {
   const { deviceId, broker } = config;
+  const credentials = createDeviceCredentials(config);
   const log = logger.child({ part: 'mqtt' });
   const handlers = new Map<DeviceSubscribeChannel, MessageHandler>();
   const connectListeners: (() => void)[] = [];
@@ -78,7 +80,12 @@ export function createMqttSession({ config, logger, agentVersion }: CreateMqttSe
     log.info({ delayMs: delay, attempt }, 'reconnecting to the broker');
     reconnectTimer = setTimeout(() => {
       reconnectTimer = undefined;
-      if (!closing && client && !client.connected) client.reconnect();
+      if (!closing && client && !client.connected) {
+        // A device-key token is minted per connect: the one the last connect used may have expired.
+        const password = credentials.password();
+        if (password !== undefined) client.options.password = password;
+        client.reconnect();
+      }
     }, delay);
   }
 
@@ -95,11 +102,12 @@ export function createMqttSession({ config, logger, agentVersion }: CreateMqttSe
 
     start() {
       if (client) return;
+      const initialPassword = credentials.password();
       client = mqtt.connect(broker.url, {
         clientId: deviceId,
         clean: false,
-        username: broker.username ?? deviceId,
-        ...(broker.password !== undefined ? { password: broker.password } : {}),
+        username: credentials.username,
+        ...(initialPassword !== undefined ? { password: initialPassword } : {}),
         ...(broker.caFile ? { ca: readFileSync(broker.caFile) } : {}),
         keepalive: broker.keepaliveSec,
         // Reconnects are ours (capped exponential backoff with jitter); mqtt.js only knows a fixed period.

@@ -21,9 +21,9 @@ export async function fsyncFile(path: string): Promise<void> {
 }
 
 /** write tmp → fsync → rename → fsync dir: readers see the old file or the new one, never half of one. */
-export async function writeFileAtomic(path: string, data: string | Buffer): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Buffer, options: { mode?: number } = {}): Promise<void> {
   const tmp = `${path}.tmp-${process.pid}`;
-  await writeFile(tmp, data);
+  await writeFile(tmp, data, options.mode !== undefined ? { mode: options.mode } : {});
   await fsyncFile(tmp);
   await rename(tmp, path);
   await fsyncDir(dirname(path));

@@ -131,6 +131,7 @@ export function createApiServer(deps: ApiServerDeps): ApiServer {
     route(spec) {
       routes.push(spec);
       app.route({
+        ...(spec.bodyLimitBytes ? { bodyLimit: spec.bodyLimitBytes } : {}),
         method: spec.method,
         url: `/api/v1${spec.url}`,
         handler: async (request, reply) => {

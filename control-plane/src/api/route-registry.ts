@@ -35,6 +35,8 @@ export interface RouteSpec<P extends z.ZodType | undefined = undefined, Q extend
   body?: B;
   streamBody?: { contentType: string; description: string };
   response?: z.ZodType;
+  /** A smaller body limit than the server's, for public endpoints. */
+  bodyLimitBytes?: number;
   /** Success status. @default 200 */
   status?: number;
   /** What the audit log records as the target, from the parsed params. */

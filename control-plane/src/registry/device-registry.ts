@@ -28,7 +28,25 @@ export interface DeviceRegistry {
   verifyCredentials(id: string, secret: string): Promise<boolean>;
   /** What a device's agent config should contain besides its id and secret. */
   agentConfigFor(id: string, secret: string): ProvisionedAgentConfig;
+  /** The broker URL devices are told to use. */
+  brokerUrl(): string;
+  /**
+   * Adds a way to check device passwords of another form (device-key tokens, provisioning plugin):
+   * a password it `claims` is checked by it alone, never against the stored secret.
+   */
+  addCredentialScheme(scheme: DeviceCredentialScheme): void;
 }
+
+export interface DeviceCredentialScheme {
+  claims(password: string): boolean;
+  verify(deviceId: string, password: string): Promise<boolean>;
+}
+
+/**
+ * The secret hash of a device that has no secret (it enrolled with its own key): no password
+ * verifies against it, so the store holds nothing that lets anyone speak as the device.
+ */
+export const NO_SECRET = 'none$device-key';
 
 export interface DeviceRegistryOptions {
   store: Store;
@@ -73,7 +91,13 @@ export function createDeviceRegistry(options: DeviceRegistryOptions): DeviceRegi
   const verified = new Map<string, string>();
   const digest = (secret: string): string => createHash('sha256').update(secret).digest('hex');
 
+  const schemes: DeviceCredentialScheme[] = [];
+
   const registry: DeviceRegistry = {
+    brokerUrl: () => options.brokerUrl(),
+    addCredentialScheme(scheme) {
+      schemes.push(scheme);
+    },
     agentConfigFor(id, secret) {
       const config: ProvisionedAgentConfig = {
         deviceId: id,
@@ -134,6 +158,9 @@ export function createDeviceRegistry(options: DeviceRegistryOptions): DeviceRegi
     async verifyCredentials(id, secret) {
       const row = await store.devices.get(id);
       if (!row) return false;
+      // Tokens expire, so they are never cached like secrets.
+      const scheme = schemes.find((s) => s.claims(secret));
+      if (scheme) return await scheme.verify(id, secret);
       const d = digest(`${row.secretHash}\n${secret}`);
       if (verified.get(id) === d) return true;
       const ok = await verifySecret(secret, row.secretHash);

@@ -13,3 +13,4 @@ export * from './telemetry.js';
 export * from './kserve.js';
 export * from './rollout-wait.js';
 export * from './variants.js';
+export * from './provisioning.js';

@@ -26,6 +26,34 @@ export const agentConfigSchema = z
         reconnectMaxMs: z.number().int().positive().default(30_000),
       })
       .strict(),
+    /**
+     * Zero-touch provisioning: an agent whose data dir holds no identity enrols with this key at the
+     * control plane and is never handed a secret (docs/operations.md, "Provisioning a fleet").
+     */
+    provisioning: z
+      .object({
+        /** The control plane's HTTP(S) base URL. */
+        serverUrl: z.string().regex(/^https?:\/\//, 'provisioning.serverUrl must start with http:// or https://'),
+        key: z.string().min(1),
+        /** How the device id is made when no --device-id / EDGEFLEET_AGENT_DEVICE_ID is given: `cam-{machine-id:8}`, `{hostname}`, `jetson-{serial}`. @default {machine-id} */
+        deviceIdTemplate: z.string().min(1).default('{machine-id}'),
+        /** CA bundle for an https:// serverUrl with a private CA. */
+        caFile: z.string().optional(),
+      })
+      .strict()
+      .optional(),
+    /**
+     * Set by enrolment (not by hand): the device's own Ed25519 key; the broker and HTTP passwords are
+     * short-lived tokens signed by it instead of a stored secret.
+     */
+    identity: z
+      .object({
+        keyFile: z.string().min(1),
+        /** Lifetime of each token, at most what the control plane accepts. @default 600 */
+        tokenLifetimeS: z.number().int().positive().default(600),
+      })
+      .strict()
+      .optional(),
     /** The fleet's Ed25519 public key (SPKI PEM); every artifact signature is verified against it. */
     fleetPublicKey: z.string().includes('BEGIN PUBLIC KEY', { message: 'fleetPublicKey must be an SPKI PEM public key' }),
     api: z
@@ -115,3 +143,14 @@ export const agentConfigSchema = z
 
 export type AgentConfig = z.output<typeof agentConfigSchema>;
 export type AgentConfigInput = z.input<typeof agentConfigSchema>;
+
+/**
+ * A config before the device has an identity, as an image for zero-touch provisioning carries it:
+ * no device id or broker needed when `provisioning` is set (the agent enrols on first start and
+ * fills them in). The agent and the installer's config check both parse with it first.
+ */
+export const agentBootstrapConfigSchema = agentConfigSchema.extend({
+  deviceId: deviceIdSchema.optional(),
+  broker: agentConfigSchema.shape.broker.partial({ url: true }).optional(),
+});
+export type AgentBootstrapConfig = z.output<typeof agentBootstrapConfigSchema>;

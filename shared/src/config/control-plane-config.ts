@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { logLevelSchema } from '../contract/command.js';
 
+/** A token bucket: `capacity` at once, then `perSecond`. */
+const rateLimitSchema = (capacity: number, perSecond: number) =>
+  z.object({ capacity: z.number().int().positive().default(capacity), perSecond: z.number().positive().default(perSecond) }).strict().default({ capacity, perSecond });
+
 /**
  * The control plane's configuration (`edgefleet server`, `EDGEFLEET_*` env, flags).
  * Unknown keys are rejected.
@@ -34,6 +38,22 @@ export const controlPlaneConfigSchema = z
       .object({ driver: z.enum(['sqlite', 'postgres']).default('sqlite'), url: z.string().optional() })
       .strict()
       .default({ driver: 'sqlite' }),
+    /** Zero-touch provisioning (docs/operations.md, "Provisioning a fleet"). */
+    provisioning: z
+      .object({
+        /** Enrolments per source address: a burst, then a steady rate. @default 200, 50/s */
+        perSource: rateLimitSchema(200, 50),
+        /** Enrolments per provisioning key. @default 2000, 500/s */
+        perKey: rateLimitSchema(2000, 500),
+        /** Longest lifetime of a device-key token the broker accepts. @default 3600 */
+        tokenLifetimeS: z.number().int().positive().max(86_400).default(3600),
+        /** How far an enrolment proof's time may be from the server's clock. @default 600 */
+        proofWindowS: z.number().int().positive().max(86_400).default(600),
+        /** What a pending device is told to wait before asking again. @default 15 */
+        pendingRetryS: z.number().int().positive().max(3600).default(15),
+      })
+      .strict()
+      .default({ perSource: { capacity: 200, perSecond: 50 }, perKey: { capacity: 2000, perSecond: 500 }, tokenLifetimeS: 3600, proofWindowS: 600, pendingRetryS: 15 }),
     logLevel: logLevelSchema.default('info'),
     drainDeadlineMs: z.number().int().positive().default(10_000),
   })

@@ -53,6 +53,18 @@ export const ERROR_CODES = {
   COMMAND_TIMEOUT: { status: 504, description: 'The device did not answer the command in time.' },
   DEVICE_OFFLINE: { status: 503, description: 'The device is offline.' },
 
+  // provisioning and device keys
+  DEVICE_KEY_INVALID: { status: 400, description: 'A device public or private key is not an Ed25519 key in PEM form.' },
+  PROVISIONING_KEY_INVALID: { status: 401, description: 'The provisioning key is unknown or wrong.' },
+  PROVISIONING_KEY_NOT_FOUND: { status: 404, description: 'No provisioning key with that id exists.' },
+  PROVISIONING_KEY_EXHAUSTED: { status: 403, description: 'The provisioning key has enrolled as many devices as its --max-uses allows.' },
+  PROVISIONING_KEY_EXPIRED: { status: 403, description: 'The provisioning key is past its expiry time.' },
+  PROVISIONING_KEY_REVOKED: { status: 403, description: 'The provisioning key was revoked.' },
+  ENROLMENT_PROOF_INVALID: { status: 401, description: 'The enrolment was not signed by the key it presents, or its time is outside the accepted window, or its nonce was used before.' },
+  ENROLMENT_REJECTED: { status: 403, description: 'An operator rejected this device\'s enrolment.' },
+  DEVICE_ID_TAKEN: { status: 409, description: 'The device id is already enrolled with a different key (or provisioned with a secret); the attempt is logged.' },
+  RATE_LIMITED: { status: 429, description: 'Too many requests from this source or for this key; retry after the time the reply names.' },
+
   // rollouts
   ROLLOUT_NOT_FOUND: { status: 404, description: 'No rollout with that id exists.' },
   ROLLOUT_INVALID_STATE: { status: 409, description: 'The operation is not allowed in the rollout\'s current state.' },

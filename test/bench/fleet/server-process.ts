@@ -49,6 +49,8 @@ export interface StartServerOptions {
   broker: BrokerKind;
   /** Writes a V8 CPU profile of the server into this directory when it exits (node --cpu-prof). */
   cpuProfileDir?: string | undefined;
+  /** Extra environment (EDGEFLEET_CP_* settings). */
+  env?: Record<string, string>;
 }
 
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
@@ -58,7 +60,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   const node = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
   const args = [...node, join(repoRoot(), 'control-plane/bin/edgefleet.js'), 'server', '--data-dir', dataDir, '--http-host', '127.0.0.1', '--http-port', String(httpPort), '--log-level', 'warn'];
   args.push(...(broker === 'embedded' ? ['--mqtt-host', '127.0.0.1', '--mqtt-port', String(mqttPort)] : ['--mqtt-url', MOSQUITTO_URL]));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } });
   let stderr = '';
   const counts = new Map<string, number>();
   child.stderr?.on('data', (c: Buffer) => {

@@ -1,4 +1,4 @@
-import type { CommandResult, DeviceDetail, Device, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest, RolloutEvent } from '@edgefleet/shared';
+import type { CommandResult, DeviceDetail, Device, PendingEnrolment, ModelSummary, ModelVersionRecord, RolloutView, DryRunPlan, CreateRolloutRequest, RolloutEvent } from '@edgefleet/shared';
 import { ApiError, type ApiClient } from './client.js';
 
 /**
@@ -20,6 +20,10 @@ export interface FleetApi {
   dryRun(request: CreateRolloutRequest): Promise<DryRunPlan>;
   createRollout(request: CreateRolloutRequest): Promise<RolloutView>;
   rolloutAction(id: string, action: RolloutAction, body?: Record<string, unknown>): Promise<RolloutView>;
+  /** Enrolments waiting for approval (provisioning keys with --require-approval). */
+  pendingEnrolments(): Promise<PendingEnrolment[]>;
+  approveEnrolment(deviceId: string): Promise<Device>;
+  rejectEnrolment(deviceId: string): Promise<PendingEnrolment>;
   /** Sends a device command and waits for the device's answer; rejects with the device's error when it says no. */
   command(deviceId: string, command: Record<string, unknown>): Promise<CommandResult>;
 }
@@ -37,6 +41,9 @@ export function fleetApi(api: ApiClient): FleetApi {
     createRollout: (request: CreateRolloutRequest) => api.post<RolloutView>('/rollouts', { ...request, dryRun: false }),
     rolloutAction: (id, action, body = {}) =>
       api.post<RolloutView>(`/rollouts/${encodeURIComponent(id)}/${action}`, body),
+    pendingEnrolments: async () => (await api.get<{ enrolments: PendingEnrolment[] }>('/enrolments')).enrolments,
+    approveEnrolment: (deviceId) => api.post<Device>(`/devices/${encodeURIComponent(deviceId)}/approve`),
+    rejectEnrolment: (deviceId) => api.post<PendingEnrolment>(`/devices/${encodeURIComponent(deviceId)}/reject`),
     command: async (deviceId, command) => {
       const result = await api.post<CommandResult>(`/devices/${encodeURIComponent(deviceId)}/commands`, { command });
       if (!result.ok) throw new ApiError(200, result.error?.code ?? 'COMMAND_FAILED', result.error?.message ?? `${String(command.type)} failed on ${deviceId}`);

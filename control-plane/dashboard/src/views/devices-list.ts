@@ -5,6 +5,7 @@ import { field, h, select } from '../lib/dom.js';
 import { formatAgo, orDash } from '../lib/format.js';
 import { deviceHref, href } from '../router.js';
 import { liveSection, type View, type ViewContext } from '../view.js';
+import { pendingEnrolmentsPanel } from './pending-enrolments.js';
 
 /** Text search over id, tags, models and agent version (client side: the list is already loaded). */
 export function matchesSearch(device: Device, text: string): boolean {
@@ -91,6 +92,12 @@ export function devicesView(ctx: ViewContext): View {
     event.preventDefault();
     applyFilters();
   });
-  ctx.root.append(form, count, section.el);
-  return section;
+  const pending = pendingEnrolmentsPanel(ctx, fleet, () => void section.refresh());
+  ctx.root.append(pending.el, form, count, section.el);
+  return {
+    dispose() {
+      pending.dispose();
+      section.dispose();
+    },
+  };
 }

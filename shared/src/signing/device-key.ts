@@ -1,0 +1,133 @@
+import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { EdgefleetError } from '../errors/edgefleet-error.js';
+
+/*
+ * A device's own Ed25519 key pair (zero-touch provisioning). The private key is made on the device
+ * and never leaves it; the control plane stores only the public key, so nothing in its store lets
+ * anyone speak as the device. Two messages are signed with it, both defined here so agent and
+ * control plane cannot drift: the enrolment proof (possession of the key, bound to the
+ * provisioning key and a time) and the broker password (a short-lived token).
+ */
+
+export interface DeviceKeyPair {
+  /** PKCS#8 PEM; mode 0600 on the device, never sent anywhere. */
+  privateKeyPem: string;
+  /** SPKI PEM; sent at enrolment. */
+  publicKeyPem: string;
+}
+
+export function generateDeviceKeyPair(): DeviceKeyPair {
+  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
+}
+
+function devicePublicKey(pem: string): KeyObject {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(pem);
+  } catch (cause) {
+    throw new EdgefleetError('DEVICE_KEY_INVALID', 'the device public key is not an SPKI PEM key', { cause });
+  }
+  if (key.asymmetricKeyType !== 'ed25519') throw new EdgefleetError('DEVICE_KEY_INVALID', `the device key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
+  return key;
+}
+
+function devicePrivateKey(pem: string): KeyObject {
+  try {
+    const key = createPrivateKey(pem);
+    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`key type is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
+    return key;
+  } catch (cause) {
+    throw new EdgefleetError('DEVICE_KEY_INVALID', 'the device private key is not an Ed25519 PKCS#8 PEM key', { cause });
+  }
+}
+
+/** sha256 of the key's DER SPKI, hex: how logs, the audit trail and the CLI name a device key. */
+export function deviceKeyFingerprint(publicKeyPem: string): string {
+  return createHash('sha256').update(devicePublicKey(publicKeyPem).export({ type: 'spki', format: 'der' })).digest('hex');
+}
+
+/** Canonical public key text (re-exported PEM), so the same key written differently compares equal. */
+export function normaliseDevicePublicKey(publicKeyPem: string): string {
+  return devicePublicKey(publicKeyPem).export({ type: 'spki', format: 'pem' }).toString();
+}
+
+export interface EnrolmentClaim {
+  deviceId: string;
+  publicKey: string;
+  provisioningKey: string;
+  /** ISO time of signing: the control plane accepts a proof only within a short window of its clock. */
+  at: string;
+  nonce: string;
+}
+
+/**
+ * The bytes an enrolment proof signs. The provisioning key enters as its digest, so a proof names
+ * the key it was made for without the signature revealing it.
+ */
+export function enrolmentProofMessage(claim: EnrolmentClaim): Buffer {
+  const keyDigest = createHash('sha256').update(claim.provisioningKey).digest('hex');
+  return Buffer.from(['edgefleet-enrol-v1', claim.deviceId, deviceKeyFingerprint(claim.publicKey), keyDigest, claim.at, claim.nonce].join('\n'));
+}
+
+export function signEnrolmentProof(claim: EnrolmentClaim, privateKeyPem: string): string {
+  return sign(null, enrolmentProofMessage(claim), devicePrivateKey(privateKeyPem)).toString('base64');
+}
+
+/** False for a wrong signature; throws DEVICE_KEY_INVALID when the presented key is not an Ed25519 key. */
+export function verifyEnrolmentProof(claim: EnrolmentClaim, proofB64: string): boolean {
+  const key = devicePublicKey(claim.publicKey);
+  const signature = Buffer.from(proofB64, 'base64');
+  if (signature.length !== 64) return false;
+  return verify(null, enrolmentProofMessage(claim), key, signature);
+}
+
+/** Broker passwords signed by a device key start with this; anything else is a secret (simple mode). */
+export const DEVICE_TOKEN_PREFIX = 'edk1.';
+
+export interface DeviceTokenClaims {
+  /** Device id. */
+  d: string;
+  /** Issued and expiry times, seconds since the epoch. */
+  iat: number;
+  exp: number;
+}
+
+/** `edk1.<claims base64url>.<Ed25519 signature base64url>`: what the agent sends as its MQTT/HTTP password. */
+export function mintDeviceToken(claims: DeviceTokenClaims, privateKeyPem: string): string {
+  const body = Buffer.from(JSON.stringify(claims)).toString('base64url');
+  const signature = sign(null, Buffer.from(`${DEVICE_TOKEN_PREFIX}${body}`), devicePrivateKey(privateKeyPem)).toString('base64url');
+  return `${DEVICE_TOKEN_PREFIX}${body}.${signature}`;
+}
+
+export type DeviceTokenCheck = { ok: true; claims: DeviceTokenClaims } | { ok: false; reason: string };
+
+/**
+ * Checks a device token against the registered public key: signature, device id, and a lifetime
+ * no longer than `maxLifetimeS` (so a token copied off the wire is worthless soon after).
+ */
+export function checkDeviceToken(token: string, options: { deviceId: string; publicKeyPem: string; nowMs: number; maxLifetimeS: number; skewS?: number }): DeviceTokenCheck {
+  if (!token.startsWith(DEVICE_TOKEN_PREFIX)) return { ok: false, reason: 'not a device token' };
+  const dot = token.lastIndexOf('.');
+  if (dot <= DEVICE_TOKEN_PREFIX.length) return { ok: false, reason: 'malformed token' };
+  const signed = token.slice(0, dot);
+  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+  if (signature.length !== 64 || !verify(null, Buffer.from(signed), devicePublicKey(options.publicKeyPem), signature)) return { ok: false, reason: 'signature does not verify' };
+  let claims: DeviceTokenClaims;
+  try {
+    claims = JSON.parse(Buffer.from(signed.slice(DEVICE_TOKEN_PREFIX.length), 'base64url').toString('utf8')) as DeviceTokenClaims;
+  } catch {
+    return { ok: false, reason: 'malformed claims' };
+  }
+  if (claims.d !== options.deviceId) return { ok: false, reason: 'token names another device' };
+  if (!Number.isFinite(claims.iat) || !Number.isFinite(claims.exp)) return { ok: false, reason: 'malformed claims' };
+  const now = options.nowMs / 1000;
+  const skew = options.skewS ?? 300;
+  if (claims.exp <= now) return { ok: false, reason: 'token expired' };
+  if (claims.iat > now + skew) return { ok: false, reason: 'token issued in the future' };
+  if (claims.exp - claims.iat > options.maxLifetimeS) return { ok: false, reason: `token lifetime over ${options.maxLifetimeS} s` };
+  return { ok: true, claims };
+}
