@@ -27,8 +27,11 @@ function describe(m: ModelVersionRecord): string {
     `created      ${m.createdAt} by ${m.pushedBy}`,
     `source       ${m.source ?? '-'}`,
     `notes        ${m.notes ?? '-'}`,
-    `producer     ${i.producer.name} ${i.producer.version} (IR ${i.irVersion}, opset ${i.opsets.map((o) => `${o.domain}:${o.version}`).join(' ')})`,
-    `graph        ${i.nodeCount} nodes, ${i.initializerCount} initializers; ops ${i.opTypes.join(' ')}`,
+    i.format === 'tflite'
+      ? `format       TFLite (schema ${i.irVersion}; runs on LiteRT)${i.producer.name ? `, ${i.producer.name}` : ''}`
+      : `producer     ${i.producer.name} ${i.producer.version} (IR ${i.irVersion}, opset ${i.opsets.map((o) => `${o.domain}:${o.version}`).join(' ')})`,
+    `graph        ${i.nodeCount} ${i.format === 'tflite' ? 'operators' : 'nodes'}, ${i.initializerCount} ${i.format === 'tflite' ? 'weight tensors' : 'initializers'}; ops ${i.opTypes.join(' ')}`,
+    ...(i.customOps.length ? [`custom ops   ${i.customOps.join(' ')}`] : []),
     `inputs       ${i.inputs.map((t) => `${t.name} ${t.datatype}${shape(t.shape)}`).join(', ')}`,
     `outputs      ${i.outputs.map((t) => `${t.name} ${t.datatype}${shape(t.shape)}`).join(', ')}`,
     `golden       ${m.golden ? `${m.golden.sha256} (${formatBytes(m.golden.size)})` : '-'}`,
@@ -41,8 +44,8 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
 
   models
     .command('push')
-    .description('upload an ONNX model as name@version (inspected, signed, immutable; the same file again is a no-op)')
-    .argument('<file>', '.onnx file')
+    .description('upload an ONNX or TFLite model as name@version (inspected, signed, immutable; the same file again is a no-op)')
+    .argument('<file>', '.onnx or .tflite file')
     .requiredOption('--name <name>', 'model name')
     .requiredOption('--version <version>', 'model version')
     .option('--label <label...>', 'labels to move onto this version (e.g. canary)')
