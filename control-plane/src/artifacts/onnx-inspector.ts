@@ -43,6 +43,7 @@ export function inspectOnnx(bytes: Uint8Array): ModelInspection {
   const metadata: Record<string, string> = {};
   for (const p of model.metadataProps ?? []) if (p.key) metadata[p.key] = p.value ?? '';
   return {
+    format: 'onnx',
     irVersion,
     opsets: model.opsetImport.map((o) => ({ domain: o.domain || 'ai.onnx', version: num(o.version) })),
     producer: { name: model.producerName ?? '', version: model.producerVersion ?? '' },
@@ -50,6 +51,7 @@ export function inspectOnnx(bytes: Uint8Array): ModelInspection {
     inputs: (graph.input ?? []).filter((i) => !initializers.has(i.name ?? '')).map(tensorSpec),
     outputs: graph.output.map(tensorSpec),
     opTypes: [...new Set(graph.node.map((n) => n.opType ?? ''))].sort(),
+    customOps: [],
     nodeCount: graph.node.length,
     initializerCount: graph.initializer?.length ?? 0,
     metadata,

@@ -13,7 +13,7 @@ import {
 } from '@edgefleet/shared';
 import type { Logger } from 'pino';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
-import { inspectOnnx } from '../artifacts/onnx-inspector.js';
+import { inspectModel } from '../artifacts/inspect-model.js';
 import type { Clock } from '../clock.js';
 import type { Store } from '../store/store.js';
 
@@ -94,7 +94,7 @@ export function createModelRegistry(deps: {
       let inspection;
       try {
         if (size === 0) throw new EdgefleetError('MODEL_INVALID', 'the model file is empty');
-        inspection = inspectOnnx(await readFile(artifacts.path(sha256)));
+        inspection = inspectModel(await readFile(artifacts.path(sha256)));
       } catch (err) {
         if (!(await referenced(sha256))) await artifacts.remove(sha256);
         throw err;

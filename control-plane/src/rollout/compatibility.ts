@@ -32,6 +32,8 @@ export const DISK_MARGIN_BYTES = 64 * 1024 * 1024;
 export function incompatibility(device: FleetDevice, req: ModelRequirements): string | undefined {
   const reported = device.reported;
   if (!reported) return undefined;
+  // A TFLite model needs LiteRT on the device; an agent that reports hardware without it has none.
+  if (req.format === 'tflite' && reported.hardware && !reported.hardware.litert) return `model is TFLite; agent ${reported.agentVersion} reports no LiteRT runtime`;
   const ort = reported.hardware?.onnxruntime.version;
   if (req.opset !== undefined && ort) {
     const max = maxOpsetFor(ort);

@@ -64,6 +64,17 @@ describe('planWaves and dryRun', () => {
     expect(plan.waves).toEqual([['dev-000'], ['dev-002', 'dev-003']]);
   });
 
+  it('skips a device whose agent has no LiteRT for a TFLite model, and passes one with no hardware report yet', () => {
+    const devices = fleet(3);
+    const hardware = { arch: 'x64', platform: 'linux', cpuModel: 'x', cores: 2, memoryBytes: 1e9, hardwareClass: 'x86_64-cpu', nvidiaGpus: [], vulkan: false, onnxruntime: { version: '1.23.0', backends: [] } };
+    const reported = (id: string, hw?: object) => ({ deviceId: id, observedGeneration: 0, appliedGeneration: 0, agentVersion: '0.1.0', reportedAt: new Date(0).toISOString(), executionProviders: ['cpu' as const], models: [], ...(hw ? { hardware: hw } : {}) });
+    devices[0] = { ...devices[0]!, reported: reported('dev-000', hardware) as never };
+    devices[1] = { ...devices[1]!, reported: reported('dev-001', { ...hardware, litert: { version: '2.0.0' } }) as never };
+    const plan = planWaves({ kind: 'all' }, parseWaveSpecs('100%'), devices, { format: 'tflite' });
+    expect(plan.skipped).toEqual([{ deviceId: 'dev-000', reason: 'incompatible', detail: 'model is TFLite; agent 0.1.0 reports no LiteRT runtime' }]);
+    expect(plan.waves).toEqual([['dev-001', 'dev-002']]);
+  });
+
   it('paces waves by the rate limit and the bake time', () => {
     const plan = planWaves({ kind: 'all' }, parseWaveSpecs('1,100%'), fleet(11), {});
     const result = dryRun({ model: 'm', version: '2', plan, startsAtMs: 0, bakeMs: 60_000, ratePerMinute: 10, jitterMs: 0 });

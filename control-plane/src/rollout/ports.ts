@@ -31,6 +31,8 @@ export interface ModelRequirements {
   minMemoryBytes?: number;
   /** Artifact size; the device needs this much free disk plus a margin. */
   sizeBytes?: number;
+  /** `tflite` needs an agent that reports a LiteRT runtime. */
+  format?: 'onnx' | 'tflite';
 }
 
 export interface ModelCatalog {

@@ -58,6 +58,7 @@ export function rolloutPortsFrom(deps: RealRolloutDeps): RolloutPorts {
         const memory = Number(record.inspection.metadata[REQUIREMENT_METADATA.minMemoryBytes]);
         return {
           sizeBytes: record.size,
+          format: record.inspection.format,
           ...(opsets.length ? { opset: Math.max(...opsets) } : {}),
           ...(eps ? { requiredEps: eps.split(',').map((e) => e.trim()).filter((e): e is ExecutionProvider => executionProviderSchema.safeParse(e).success) } : {}),
           ...(Number.isFinite(memory) && memory > 0 ? { minMemoryBytes: memory } : {}),

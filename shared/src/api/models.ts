@@ -1,14 +1,19 @@
 import { z } from 'zod';
 import { modelNameSchema, modelVersionSchema, sha256Schema, tensorSpecSchema } from '../contract/common.js';
 
-/** What the registry read from the ONNX graph at push time. */
+/** What the registry read from the model file at push time (an ONNX graph or a TFLite flatbuffer). */
 export const modelInspectionSchema = z.object({
+  /** Which runtime the device needs: onnxruntime for `onnx`, LiteRT for `tflite`. */
+  format: z.enum(['onnx', 'tflite']).default('onnx'),
+  /** ONNX IR version, or the TFLite schema version (3). */
   irVersion: z.number().int(),
   opsets: z.array(z.object({ domain: z.string(), version: z.number().int() })),
   producer: z.object({ name: z.string(), version: z.string() }),
   inputs: z.array(tensorSpecSchema),
   outputs: z.array(tensorSpecSchema),
   opTypes: z.array(z.string()),
+  /** Custom operators (TFLite) the runtime must provide beside its builtins. */
+  customOps: z.array(z.string()).default([]),
   nodeCount: z.number().int().nonnegative(),
   initializerCount: z.number().int().nonnegative(),
   metadata: z.record(z.string(), z.string()).default({}),

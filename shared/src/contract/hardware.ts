@@ -28,6 +28,8 @@ export const hardwareProfileSchema = z.object({
     version: z.string(),
     backends: z.array(z.object({ name: z.string(), bundled: z.boolean() })),
   }),
+  /** LiteRT (TFLite models), when the agent has it; absent: the device runs ONNX models only. */
+  litert: z.object({ version: z.string() }).optional(),
 });
 export type HardwareProfile = z.infer<typeof hardwareProfileSchema>;
 

@@ -25,7 +25,8 @@ export const ERROR_CODES = {
   SIGNING_KEY_INVALID: { status: 500, description: 'A signing or verification key could not be parsed.' },
 
   // models and inference
-  MODEL_INVALID: { status: 422, description: 'The file is not a valid ONNX model.' },
+  MODEL_INVALID: { status: 422, description: 'The file is not a valid ONNX model or TFLite flatbuffer; the message says what is wrong.' },
+  MODEL_OP_UNSUPPORTED: { status: 422, description: 'The model uses an operator the device runtime has no kernel for (a custom TFLite op LiteRT lacks, TensorFlow Select ops); the message names each.' },
   MODEL_NOT_FOUND: { status: 404, description: 'No model with that name is known.' },
   MODEL_VERSION_NOT_FOUND: { status: 404, description: 'The model exists but not that version or label.' },
   MODEL_VERSION_EXISTS: { status: 409, description: 'That name@version is already registered; versions are immutable.' },

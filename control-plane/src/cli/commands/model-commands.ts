@@ -3,6 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, pushModelReplySchema, variantListSchema, type ModelVersionRecord } from '@edgefleet/shared';
 import { formatVariants } from '../../registry/variant-cli.js';
+import { readMlflowModel } from './mlflow-model.js';
 import type { CliContext } from '../cli-extension.js';
 import { formatBytes, json, progressBar, table } from '../output.js';
 
@@ -16,6 +17,36 @@ async function fileSize(file: string): Promise<number> {
   }
 }
 
+interface PushOptions {
+  name: string;
+  version: string;
+  label?: string[];
+  golden?: string;
+  notes?: string | undefined;
+  source?: string | undefined;
+}
+
+/** One upload path for `models push` and `models import`: golden input first, then the model, streamed. */
+async function pushFile(ctx: CliContext, command: Command, file: string, opts: PushOptions): Promise<void> {
+  const client = ctx.client();
+  const size = await fileSize(file);
+  let goldenSha256: string | undefined;
+  if (opts.golden) {
+    const goldenSize = await fileSize(opts.golden);
+    goldenSha256 = (await client.upload('/blobs', blobSchema, createReadStream(opts.golden), { size: goldenSize })).sha256;
+  }
+  const record = await client.upload(`/models/${encodeURIComponent(opts.name)}/versions/${encodeURIComponent(opts.version)}`, pushModelReplySchema, createReadStream(file), {
+    size,
+    query: { label: opts.label, notes: opts.notes, source: opts.source, goldenSha256 },
+    onProgress: ctx.wantsJson(command) ? undefined : progressBar(ctx.io, `uploading ${opts.name}@${opts.version}`),
+  });
+  if (ctx.wantsJson(command)) return ctx.io.out(json(record));
+  // A retried pipeline step: the same file as the same version changes nothing and succeeds.
+  ctx.io.out(record.alreadyPresent
+    ? `already present: ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), unchanged`
+    : `pushed ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), signed`);
+}
+
 const shape = (dims: readonly number[]): string => `[${dims.map((d) => (d < 0 ? '?' : String(d))).join(',')}]`;
 
 function describe(m: ModelVersionRecord): string {
@@ -27,8 +58,11 @@ function describe(m: ModelVersionRecord): string {
     `created      ${m.createdAt} by ${m.pushedBy}`,
     `source       ${m.source ?? '-'}`,
     `notes        ${m.notes ?? '-'}`,
-    `producer     ${i.producer.name} ${i.producer.version} (IR ${i.irVersion}, opset ${i.opsets.map((o) => `${o.domain}:${o.version}`).join(' ')})`,
-    `graph        ${i.nodeCount} nodes, ${i.initializerCount} initializers; ops ${i.opTypes.join(' ')}`,
+    i.format === 'tflite'
+      ? `format       TFLite (schema ${i.irVersion}; runs on LiteRT)${i.producer.name ? `, ${i.producer.name}` : ''}`
+      : `producer     ${i.producer.name} ${i.producer.version} (IR ${i.irVersion}, opset ${i.opsets.map((o) => `${o.domain}:${o.version}`).join(' ')})`,
+    `graph        ${i.nodeCount} ${i.format === 'tflite' ? 'operators' : 'nodes'}, ${i.initializerCount} ${i.format === 'tflite' ? 'weight tensors' : 'initializers'}; ops ${i.opTypes.join(' ')}`,
+    ...(i.customOps.length ? [`custom ops   ${i.customOps.join(' ')}`] : []),
     `inputs       ${i.inputs.map((t) => `${t.name} ${t.datatype}${shape(t.shape)}`).join(', ')}`,
     `outputs      ${i.outputs.map((t) => `${t.name} ${t.datatype}${shape(t.shape)}`).join(', ')}`,
     `golden       ${m.golden ? `${m.golden.sha256} (${formatBytes(m.golden.size)})` : '-'}`,
@@ -41,8 +75,8 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
 
   models
     .command('push')
-    .description('upload an ONNX model as name@version (inspected, signed, immutable; the same file again is a no-op)')
-    .argument('<file>', '.onnx file')
+    .description('upload an ONNX or TFLite model as name@version (inspected, signed, immutable; the same file again is a no-op)')
+    .argument('<file>', '.onnx or .tflite file')
     .requiredOption('--name <name>', 'model name')
     .requiredOption('--version <version>', 'model version')
     .option('--label <label...>', 'labels to move onto this version (e.g. canary)')
@@ -50,24 +84,25 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
     .option('--notes <text>', 'free notes (lineage)')
     .option('--source <uri>', 'where it came from: an MLflow run, a pipeline step (lineage)')
     .option('--json', 'print JSON')
-    .action(async (file: string, opts: { name: string; version: string; label?: string[]; golden?: string; notes?: string; source?: string }, command: Command) => {
-      const client = ctx.client();
-      const size = await fileSize(file);
-      let goldenSha256: string | undefined;
-      if (opts.golden) {
-        const goldenSize = await fileSize(opts.golden);
-        goldenSha256 = (await client.upload('/blobs', blobSchema, createReadStream(opts.golden), { size: goldenSize })).sha256;
-      }
-      const record = await client.upload(`/models/${encodeURIComponent(opts.name)}/versions/${encodeURIComponent(opts.version)}`, pushModelReplySchema, createReadStream(file), {
-        size,
-        query: { label: opts.label, notes: opts.notes, source: opts.source, goldenSha256 },
-        onProgress: ctx.wantsJson(command) ? undefined : progressBar(ctx.io, `uploading ${opts.name}@${opts.version}`),
-      });
-      if (ctx.wantsJson(command)) return ctx.io.out(json(record));
-      // A retried pipeline step: the same file as the same version changes nothing and succeeds.
-      ctx.io.out(record.alreadyPresent
-        ? `already present: ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), unchanged`
-        : `pushed ${record.name}@${record.version} sha256 ${record.sha256} (${formatBytes(record.size)}), signed`);
+    .action(async (file: string, opts: PushOptions, command: Command) => {
+      await pushFile(ctx, command, file, opts);
+    });
+
+  models
+    .command('import')
+    .description('import an MLflow model directory (its MLmodel file and the onnx flavor) as name@version, with the run as lineage')
+    .argument('<dir>', 'an MLflow model directory, e.g. from `mlflow artifacts download --artifact-uri models:/NAME/VERSION`')
+    .requiredOption('--name <name>', 'model name')
+    .requiredOption('--version <version>', 'model version (e.g. the MLflow registry version)')
+    .option('--label <label...>', 'labels to move onto this version (e.g. canary)')
+    .option('--golden <file>', 'golden input (a KServe v2 infer request as JSON) for the smoke test')
+    .option('--notes <text>', 'free notes (lineage; default: the MLflow model uuid and creation time)')
+    .option('--source <uri>', 'lineage (default: mlflow:runs/<run_id> from the MLmodel file)')
+    .option('--json', 'print JSON')
+    .action(async (dir: string, opts: PushOptions, command: Command) => {
+      const model = await readMlflowModel(dir);
+      if (!ctx.wantsJson(command)) ctx.io.err(`MLflow model: flavor onnx, ${model.file}${model.runId ? `, run ${model.runId}` : ''}`);
+      await pushFile(ctx, command, model.file, { ...opts, source: opts.source ?? model.source, notes: opts.notes ?? model.notes });
     });
 
   models
