@@ -38,3 +38,4 @@ export * from './quantize/index.js';
 export { variantsPlugin } from './registry/variants-plugin.js';
 export type { VariantRegistry } from './registry/variant-registry.js';
 export { buildCli, runCli, type BuildCliOptions } from './cli/program.js';
+export * from './lease/index.js';
