@@ -11,8 +11,9 @@
  * descriptors, see docs/fleet-scale.md; EDGEFLEET_BENCH_ROLLOUT_SIZES=... overrides).
  * EDGEFLEET_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
  * Beside the single-replica SQLite runs, `replicas` runs the same rollout through two replicas on a
- * fresh PostgreSQL database and Mosquitto with shared subscriptions (issue 16); the lease holder
- * runs the engine, both serve artifact chunks. EDGEFLEET_BENCH_BROKERS=embedded,replicas picks setups.
+ * fresh PostgreSQL database and Mosquitto with shared subscriptions (issue 16; the lease holder
+ * runs the engine, both serve artifact chunks), and `postgres` through one such replica, which
+ * separates the cost of the store from the cost of the second replica.
  */
 import { randomBytes } from 'node:crypto';
 import { rolloutEventSchema, rolloutViewSchema, type RolloutEvent } from '@edgefleet/shared';
@@ -29,13 +30,19 @@ const GOAL_DEVICES = 10_000;
 const GOAL_SECONDS = 60;
 
 /** Where the rollout runs: one replica on SQLite with either broker, or two replicas on PostgreSQL + Mosquitto. */
-type Setup = BrokerKind | 'replicas';
+type Setup = BrokerKind | 'postgres' | 'replicas';
 
-const SETUP_LABEL: Record<Setup, string> = { embedded: 'embedded broker', mosquitto: 'mosquitto broker', replicas: '2 replicas on PostgreSQL + mosquitto' };
+const SETUP_LABEL: Record<Setup, string> = {
+  embedded: 'embedded broker',
+  mosquitto: 'mosquitto broker',
+  postgres: '1 replica on PostgreSQL + mosquitto',
+  replicas: '2 replicas on PostgreSQL + mosquitto',
+};
 
+/** EDGEFLEET_BENCH_BROKERS=mosquitto,postgres,replicas picks setups; by default all four. */
 function benchSetups(): Setup[] {
   const only = process.env.EDGEFLEET_BENCH_BROKERS?.split(',');
-  return [...benchBrokers(), ...(!only || only.includes('replicas') ? (['replicas'] as const) : [])];
+  return [...benchBrokers(), ...(['postgres', 'replicas'] as const).filter((s) => !only || only.includes(s))];
 }
 
 interface Servers {
@@ -47,7 +54,7 @@ interface Servers {
 
 async function startServers(setup: Setup, dataDir: string): Promise<Servers> {
   const profile = process.env.EDGEFLEET_BENCH_CPU_PROF;
-  if (setup !== 'replicas') {
+  if (setup === 'embedded' || setup === 'mosquitto') {
     const server = await startServer({ dataDir, broker: setup, cpuProfileDir: profile });
     return { api: server, all: [server], close: () => server.stop() };
   }
@@ -64,7 +71,7 @@ async function startServers(setup: Setup, dataDir: string): Promise<Servers> {
   };
   try {
     // One after the other: the first creates the tables, the signing key and the admin token.
-    for (const id of ['bench-a', 'bench-b']) all.push(await startServer({ dataDir, broker: 'mosquitto', cpuProfileDir: profile, replica: { postgresUrl: url.toString(), id } }));
+    for (const id of setup === 'replicas' ? ['bench-a', 'bench-b'] : ['bench-a']) all.push(await startServer({ dataDir, broker: 'mosquitto', cpuProfileDir: profile, replica: { postgresUrl: url.toString(), id } }));
   } catch (err) {
     await close();
     throw err;

@@ -63,8 +63,11 @@ export function createPostgresLeaseStore(sql: SqlDatabase, options: PostgresLeas
     },
     async fenced(holder, token, fn) {
       return await sql.transaction(async (tx) => {
-        await tx.exec(`SET LOCAL idle_in_transaction_session_timeout = ${stalledMs}`);
-        const row = await tx.get('SELECT token FROM leases WHERE name = ? AND holder = ? AND token = ? AND expires_at > now() FOR SHARE', [name, holder, token]);
+        // The stalled-holder timeout is set in the same round trip as the check (set_config(…, true) is SET LOCAL).
+        const row = await tx.get(
+          "SELECT token, set_config('idle_in_transaction_session_timeout', ?, true) FROM leases WHERE name = ? AND holder = ? AND token = ? AND expires_at > now() FOR SHARE",
+          [String(stalledMs), name, holder, token],
+        );
         if (!row) throw new EdgefleetError('LEASE_LOST', `lease ${name}: term ${token} of ${holder} is over (expired or taken over)`);
         return await fn();
       });
