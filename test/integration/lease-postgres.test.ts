@@ -1,15 +1,52 @@
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import { createLease, createPostgresLeaseStore, createStore, LEASE_MIGRATIONS, type LeaseStore, type Store } from '@edgefleet/control-plane';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLease, createMemoryLeaseStore, createPostgresLeaseStore, createStore, LEASE_MIGRATIONS, type LeaseStore, type Store } from '@edgefleet/control-plane';
 import { describeNeeding } from '../setup/gate.js';
 import { POSTGRES_URL } from '../helpers/index.js';
 
 /**
- * The singleton lease on real PostgreSQL (issue 16): two replicas contending for one row, the
+ * The singleton lease on real PostgreSQL (issue 16): the store contract (also run on the in-memory
+ * fake), two replicas contending for one row, the
  * database's clock deciding expiry, fencing refusing a term that moved on, a takeover waiting for
  * the holder's fenced transaction, and a holder frozen inside one not blocking the takeover for ever.
  */
 const TTL = 1000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The rules every LeaseStore keeps, run against the in-memory fake (which the state machine's unit
+ * tests use) and against PostgreSQL, so the fake cannot drift from the real store.
+ */
+function leaseStoreContract(pair: () => Promise<{ a: LeaseStore; b: LeaseStore }>): void {
+  const ttl = 300;
+  it('contract: terms, renewals, expiry, takeover, fencing and release', async () => {
+    const { a, b } = await pair();
+    expect(await a.acquire('a', ttl)).toEqual({ held: true, token: 1 });
+    const refused = await b.acquire('b', ttl);
+    expect(refused).toMatchObject({ held: false, holder: 'a', token: 1 });
+    expect(refused.held === false && refused.remainingMs > 0 && refused.remainingMs <= ttl).toBe(true);
+    expect(await a.renew('a', 1, ttl)).toBe(true);
+    expect(await a.renew('a', 2, ttl)).toBe(false);
+    expect(await b.renew('b', 1, ttl)).toBe(false);
+    expect(await a.fenced('a', 1, async () => 'ok')).toBe('ok');
+    await sleep(ttl + 50);
+    // Expired: the holder can neither renew nor write; the other takes the next term.
+    expect(await a.renew('a', 1, ttl)).toBe(false);
+    await expect(a.fenced('a', 1, async () => 'late')).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    expect(await b.acquire('b', ttl)).toEqual({ held: true, token: 2 });
+    await expect(a.fenced('a', 1, async () => 'stale')).rejects.toMatchObject({ code: 'LEASE_LOST' });
+    // A holder acquiring again (a restart) starts a new term; a release hands over at once.
+    expect(await b.acquire('b', ttl)).toEqual({ held: true, token: 3 });
+    await b.release('b', 3);
+    expect(await a.acquire('a', ttl)).toEqual({ held: true, token: 4 });
+  });
+}
+
+describe('lease store contract: in memory', () => {
+  leaseStoreContract(async () => {
+    const store = createMemoryLeaseStore(() => Date.now());
+    return { a: store, b: store };
+  });
+});
 
 describeNeeding(['postgres'], 'lease on PostgreSQL', () => {
   const schema = `lease_it_${process.pid}_${Date.now()}`;
@@ -41,6 +78,8 @@ describeNeeding(['postgres'], 'lease on PostgreSQL', () => {
     await admin?.sql.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
     await admin?.close();
   });
+
+  leaseStoreContract(() => pair());
 
   it('two replicas racing for a free lease: exactly one leads, with token 1', async () => {
     const { a, b } = await pair();
