@@ -4,13 +4,14 @@ import { defineConfig } from 'vitest/config';
 
 // `pnpm test:faults`: the fault campaign (test/faults/). Each case starts real processes, brokers and
 // disks, so files run one at a time; EDGEFLEET_FAULTS_LONG=1 selects the long variants.
-const conditions = ['source', 'node', 'import', 'default'];
+const conditions = ['source', 'node'];
 const long = process.env.EDGEFLEET_FAULTS_LONG === '1';
 
 export default defineConfig({
   root: dirname(dirname(fileURLToPath(import.meta.url))),
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  // Only 'source' for externalised deps (as in vitest.config.ts): with 'import' there, require('pg-pool') returns an ES module namespace and pg cannot load.
+  ssr: { resolve: { conditions, externalConditions: ['source'] } },
   test: {
     name: 'faults',
     include: ['test/faults/**/*.test.ts'],

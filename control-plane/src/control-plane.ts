@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { CHANNEL_QOS, EdgefleetError, deviceTopic, type CommandResult, type ControlPlaneConfig, type DevicePublishChannel } from '@edgefleet/shared';
@@ -22,6 +23,8 @@ import { systemClock, type Clock } from './clock.js';
 import { createCommandSender, type CommandInput, type CommandSender } from './devices/command-sender.js';
 import { createDesiredStatePublisher, type DesiredStatePublisher } from './devices/desired-state-publisher.js';
 import { startPresenceTracker } from './devices/presence-tracker.js';
+import { createLease, createSoloLease, isLeaseLost, type Lease } from './lease/lease.js';
+import { LEASE_MIGRATIONS, createPostgresLeaseStore } from './lease/postgres-lease-store.js';
 import type { ControlPlanePlugin, PluginHandle } from './plugin.js';
 import { createDeviceRegistry, type DeviceRegistry } from './registry/device-registry.js';
 import { createModelRegistry, type ModelRegistry } from './registry/model-registry.js';
@@ -35,6 +38,12 @@ export interface ControlPlaneContext {
   readonly logger: Logger;
   readonly clock: Clock;
   readonly store: Store;
+  /**
+   * The singleton lease: rollout passes, schedules, retention and the desired-state republish run
+   * only where `lease.isLeader()`, their writes through `lease.fenced(fn)` (issue 16). On SQLite
+   * the one process always leads.
+   */
+  readonly lease: Lease;
   /** Device traffic: `bus.on('telemetry', ({deviceId, payload}) => …)`, `bus.publish(...)`. */
   readonly bus: DeviceBus;
   readonly devices: DeviceRegistry;
@@ -102,6 +111,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     logger,
     clock,
     get store() { return need('store'); },
+    get lease() { return need('lease'); },
     get bus() { return need('bus'); },
     get devices() { return need('devices'); },
     get models() { return need('models'); },
@@ -159,6 +169,11 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     const store = await createStore({ driver: config.store.driver, dataDir: config.dataDir, url: config.store.url });
     parts.store = store;
     cleanups.push({ name: 'store', fn: () => store.close() });
+    const lease = await startLease(store);
+    parts.lease = lease;
+    // Stopped after the plugins (the engine) and before the store: releasing the term hands the
+    // singleton work to another replica at its next attempt instead of after the TTL.
+    cleanups.push({ name: 'lease', fn: () => lease.stop() });
 
     const keys = await loadOrCreateFleetKey(config.dataDir, logger);
     parts.fleetPublicKeyPem = keys.publicKeyPem;
@@ -213,11 +228,18 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     const desired = createDesiredStatePublisher({ store, bus, clock, logger: logger.child({ component: 'desired' }) });
     parts.desired = desired;
     desired.onPublished(() => metrics.desiredPublished.inc());
-    const republished = await desired.republishAll();
-    if (republished) logger.info({ devices: republished }, 'republished stored desired states');
     // A broker that restarted lost its retained messages (aedes and Mosquitto without persistence).
+    // One replica republishes (the leader): N replicas would send every device N copies.
+    const republish = async (): Promise<void> => {
+      if (!lease.isLeader()) return;
+      const republished = await lease.fenced(() => desired.republishAll());
+      if (republished) logger.info({ devices: republished }, 'republished stored desired states');
+    };
+    await republish();
     bus.client.on('connect', () => {
-      desired.republishAll().catch((err: unknown) => logger.warn({ err }, 'republishing desired states after reconnect failed'));
+      republish().catch((err: unknown) => {
+        if (!isLeaseLost(err)) logger.warn({ err }, 'republishing desired states after reconnect failed');
+      });
     });
 
     const models = createModelRegistry({ store, artifacts, clock, logger, signingKeyPem: keys.privateKeyPem });
@@ -254,6 +276,11 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     parts.api = api;
     const services = { store, devices, models, tokens, desired, artifacts, commands };
     for (const route of [...deviceRoutes(services), ...modelRoutes(services), ...tokenRoutes(services)]) api.route(route);
+    metrics.beforeScrape.push(() => {
+      const { replica, leader, token } = lease.status();
+      metrics.leaseLeader.set({ replica }, leader ? 1 : 0);
+      if (token !== null) metrics.leaseToken.set({ replica }, token);
+    });
     metrics.beforeScrape.push(async () => {
       const counts = { online: 0, offline: 0, 'never-seen': 0 };
       for (const d of await store.devices.list()) counts[d.status]++;
@@ -266,6 +293,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
         version: CONTROL_PLANE_VERSION,
         broker: { mode: config.mqtt.url ? 'external' : 'embedded', connected: bus.isConnected() },
         uptimeS: process.uptime(),
+        lease: lease.status(),
       }),
     });
 
@@ -279,6 +307,22 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     const httpPort = await api.listen(config.http.host, config.http.port);
     urls.http = localUrl('http', config.http.host, httpPort);
     cleanups.push({ name: 'http', fn: () => api.close() });
+  }
+
+  async function startLease(store: Store): Promise<Lease> {
+    const replicaId = config.lease.replicaId ?? `${hostname()}-${process.pid}`;
+    if (store.sql.dialect !== 'postgres') return createSoloLease(replicaId);
+    await store.migrate('lease', LEASE_MIGRATIONS);
+    const { ttlMs } = config.lease;
+    const lease = createLease({
+      replicaId,
+      ttlMs,
+      store: createPostgresLeaseStore(store.sql, { name: 'control-plane', stalledTransactionTimeoutMs: ttlMs }),
+      onError: (err) => logger.warn({ err, replica: replicaId }, 'lease attempt failed; retrying'),
+    });
+    lease.onChange((s) => logger.info(s, s.leader ? 'holding the singleton lease: rollouts, schedules and retention run here' : 'not holding the singleton lease: another replica runs rollouts, schedules and retention'));
+    await lease.start();
+    return lease;
   }
 
   return cp;

@@ -42,3 +42,4 @@ export type { VariantRegistry } from './registry/variant-registry.js';
 export { buildCli, runCli, type BuildCliOptions } from './cli/program.js';
 export { provisioningPlugin, type ProvisioningPluginOptions } from './provisioning/provisioning-plugin.js';
 export type { ProvisioningService } from './provisioning/provisioning-service.js';
+export * from './lease/index.js';

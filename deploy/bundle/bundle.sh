@@ -116,6 +116,10 @@ exec "\${EDGEFLEET_NODE:-node}" "\$here/../app/bin/$EXE.js" "\$@"
 EOF
 chmod 0755 "$root/bin/$EXE"
 cp "deploy/systemd/$UNIT" "$root/systemd/$UNIT"
+# Several replicas on one host (docs/operations.md, "Several control-plane replicas"): the template unit and its env files.
+if [ "$TARGET" = control-plane ]; then
+  cp deploy/control-plane/edgefleet-control-plane@.service deploy/control-plane/*.env "$root/systemd/"
+fi
 # The unit's Documentation= points here (…/current/README.md).
 cat >"$root/README.md" <<EOF
 # $NAME $version

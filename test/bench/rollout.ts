@@ -10,22 +10,85 @@
  * (1,000, 10,000 and 15,000 with --long: at 20,000 the simulator's one process runs out of file
  * descriptors, see docs/fleet-scale.md; EDGEFLEET_BENCH_ROLLOUT_SIZES=... overrides).
  * EDGEFLEET_BENCH_CPU_PROF=<dir> writes a V8 CPU profile of each server process there.
+ * Beside the single-replica SQLite runs, `replicas` runs the same rollout through two replicas on a
+ * fresh PostgreSQL database and Mosquitto with shared subscriptions (issue 16; the lease holder
+ * runs the engine, both serve artifact chunks), and `postgres` through one such replica, which
+ * separates the cost of the store from the cost of the second replica.
  */
 import { randomBytes } from 'node:crypto';
 import { rolloutEventSchema, rolloutViewSchema, type RolloutEvent } from '@edgefleet/shared';
 import { z } from 'zod';
-import { tmpDataDir } from '../helpers/index.js';
+import { createStore } from '@edgefleet/control-plane';
+import { POSTGRES_URL, tmpDataDir } from '../helpers/index.js';
 import { identityModel } from '../helpers/onnx-models.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
-import { benchBrokers, sampled, startServer, type BrokerKind, type ServerProcess } from './fleet/server-process.js';
+import { benchBrokers, sampled, startServer, type BrokerKind, type Sampled, type ServerProcess } from './fleet/server-process.js';
 import { startSimProcess, type SimProcess } from './fleet/sim-process.js';
 
 const AWS_IOT_JOBS_MAX_PER_MINUTE = 1000;
 const GOAL_DEVICES = 10_000;
 const GOAL_SECONDS = 60;
 
+/** Where the rollout runs: one replica on SQLite with either broker, or two replicas on PostgreSQL + Mosquitto. */
+type Setup = BrokerKind | 'postgres' | 'replicas';
+
+const SETUP_LABEL: Record<Setup, string> = {
+  embedded: 'embedded broker',
+  mosquitto: 'mosquitto broker',
+  postgres: '1 replica on PostgreSQL + mosquitto',
+  replicas: '2 replicas on PostgreSQL + mosquitto',
+};
+
+/** EDGEFLEET_BENCH_BROKERS=mosquitto,postgres,replicas picks setups; by default all four. */
+function benchSetups(): Setup[] {
+  const only = process.env.EDGEFLEET_BENCH_BROKERS?.split(',');
+  return [...benchBrokers(), ...(['postgres', 'replicas'] as const).filter((s) => !only || only.includes(s))];
+}
+
+interface Servers {
+  /** The one the rollout is created on (any replica would do). */
+  api: ServerProcess;
+  all: ServerProcess[];
+  close(): Promise<void>;
+}
+
+async function startServers(setup: Setup, dataDir: string): Promise<Servers> {
+  const profile = process.env.EDGEFLEET_BENCH_CPU_PROF;
+  if (setup === 'embedded' || setup === 'mosquitto') {
+    const server = await startServer({ dataDir, broker: setup, cpuProfileDir: profile });
+    return { api: server, all: [server], close: () => server.stop() };
+  }
+  const database = `edgefleet_bench_${process.pid}_${Date.now()}`;
+  const url = new URL(POSTGRES_URL);
+  url.pathname = `/${database}`;
+  const admin = await createStore({ driver: 'postgres', url: POSTGRES_URL, dataDir: '/nonexistent' });
+  await admin.sql.exec(`CREATE DATABASE ${database}`);
+  const all: ServerProcess[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.all(all.map((s) => s.stop()));
+    await admin.sql.exec(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`).catch(() => undefined);
+    await admin.close();
+  };
+  try {
+    // One after the other: the first creates the tables, the signing key and the admin token.
+    for (const id of setup === 'replicas' ? ['bench-a', 'bench-b'] : ['bench-a']) all.push(await startServer({ dataDir, broker: 'mosquitto', cpuProfileDir: profile, replica: { postgresUrl: url.toString(), id } }));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { api: all[0]!, all, close };
+}
+
+/** CPU and peak RSS of every process while `work` runs. */
+async function sampledAll<T>(pids: readonly number[], work: () => Promise<T>): Promise<{ value: T; samples: Sampled<unknown>[] }> {
+  if (pids.length === 0) return { value: await work(), samples: [] };
+  const [first, ...rest] = pids;
+  const outer = await sampled(first!, () => sampledAll(rest, work));
+  return { value: outer.value.value, samples: [outer, ...outer.value.samples] };
+}
+
 interface RunResult {
-  broker: BrokerKind;
+  broker: Setup;
   devices: number;
   /** Create → every device reports the new version active. */
   seconds: number;
@@ -58,9 +121,10 @@ async function notifiedEvents(server: ServerProcess, rolloutId: string): Promise
   }
 }
 
-async function runOnce(broker: BrokerKind, devices: number): Promise<RunResult> {
+async function runOnce(broker: Setup, devices: number): Promise<RunResult> {
   const dir = await tmpDataDir('bench-rollout-');
-  const server = await startServer({ dataDir: dir.path, broker, cpuProfileDir: process.env.EDGEFLEET_BENCH_CPU_PROF });
+  const servers = await startServers(broker, dir.path);
+  const server = servers.api;
   let sim: SimProcess | undefined;
   try {
     // Unique ids: Mosquitto is shared with other runs and keeps retained messages.
@@ -72,19 +136,18 @@ async function runOnce(broker: BrokerKind, devices: number): Promise<RunResult> 
     const storm = await s.connectAll();
     if (storm.failed) throw new Error(`${storm.failed} simulated devices could not connect: ${storm.firstError ?? ''}`);
     const started = Date.now();
-    const measured = await sampled(server.pid, () =>
-      sampled(s.pid, async () => {
-        const created = rolloutViewSchema.parse(
-          await server.api('POST', '/rollouts', { model: 'bench', version: '2.0.0', target: { kind: 'tags', tags: { bench: run } }, strategy: { waves: [{ count: 1 }, { percent: 100 }], bakeMs: 0, ratePerMinute: 0 } }, 201),
-        );
-        const done = await s.waitForActive({ model: 'bench', version: '2.0.0', timeoutMs: Math.max(120_000, devices * 60), sinceMs: started });
-        return { created, done };
-      }),
-    );
-    const { created, done } = measured.value.value;
+    const measured = await sampledAll([s.pid, ...servers.all.map((x) => x.pid)], async () => {
+      const created = rolloutViewSchema.parse(
+        await server.api('POST', '/rollouts', { model: 'bench', version: '2.0.0', target: { kind: 'tags', tags: { bench: run } }, strategy: { waves: [{ count: 1 }, { percent: 100 }], bakeMs: 0, ratePerMinute: 0 } }, 201),
+      );
+      const done = await s.waitForActive({ model: 'bench', version: '2.0.0', timeoutMs: Math.max(120_000, devices * 60), sinceMs: started });
+      return { created, done };
+    });
+    const { created, done } = measured.value;
+    const [simSample, ...serverSamples] = measured.samples as [Sampled<unknown>, ...Sampled<unknown>[]];
     const seconds = (Date.now() - started) / 1000;
     const counters = await s.counters();
-    const chunkRequestsDropped = server.logCount('dropped a chunk request');
+    const chunkRequestsDropped = servers.all.reduce((n, x) => n + x.logCount('dropped a chunk request'), 0);
     if (done.active < devices) {
       throw new Error(`only ${done.active} of ${devices} devices became active in ${seconds.toFixed(0)} s (chunk retries ${counters.chunkRetries}, dropped ${chunkRequestsDropped}, reconnects ${counters.reconnects}); server log: ${server.stderrTail().slice(-600)}`);
     }
@@ -103,16 +166,17 @@ async function runOnce(broker: BrokerKind, devices: number): Promise<RunResult> 
       p99ActivationS: (act[Math.min(act.length - 1, Math.floor(act.length * 0.99))] ?? 0) / 1000,
       connectSeconds: storm.ms / 1000,
       notifiedTwice: [...perDevice.values()].filter((n) => n > 1).length,
-      cpCpuPct: measured.cpuPct,
-      cpPeakRssMb: measured.peakRssMb,
-      simCpuPct: measured.value.cpuPct,
+      // Replicas: CPU summed over both (% of one core), RSS of the larger.
+      cpCpuPct: serverSamples.reduce((n, x) => n + x.cpuPct, 0),
+      cpPeakRssMb: Math.max(...serverSamples.map((x) => x.peakRssMb)),
+      simCpuPct: simSample.cpuPct,
       chunkRetries: counters.chunkRetries,
       reconnects: counters.reconnects,
       chunkRequestsDropped,
     };
   } finally {
     await sim?.close();
-    await server.stop();
+    await servers.close();
     await dir.cleanup();
   }
 }
@@ -122,7 +186,7 @@ export async function run(options: { long?: boolean } = {}): Promise<BenchResult
   const runs: RunResult[] = [];
   const errors: string[] = [];
   for (const devices of sizes) {
-    for (const broker of benchBrokers()) {
+    for (const broker of benchSetups()) {
       try {
         runs.push(await runOnce(broker, devices));
       } catch (err) {
@@ -132,7 +196,7 @@ export async function run(options: { long?: boolean } = {}): Promise<BenchResult
   }
   const summary: BenchRow[] = runs.flatMap((r) => [
     {
-      metric: `rollout to ${r.devices} devices, ${r.broker} broker`,
+      metric: `rollout to ${r.devices} devices, ${SETUP_LABEL[r.broker]}`,
       value: r.devicesPerMinute,
       unit: 'devices/min',
       note: `${(r.devicesPerMinute / AWS_IOT_JOBS_MAX_PER_MINUTE).toFixed(1)}× AWS IoT Jobs' 1,000/min ceiling; ${r.seconds.toFixed(1)} s create→all active${r.devices === GOAL_DEVICES ? `; ${(r.seconds / GOAL_SECONDS).toFixed(2)}× the 60 s goal` : ''}`,

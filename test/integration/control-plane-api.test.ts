@@ -89,10 +89,12 @@ describe('REST API: tokens, roles, audit, provisioning', () => {
     expect(doc.paths['/api/v1/devices'].post.requestBody.content['application/json'].schema.properties.id).toBeDefined();
     const health = await h.cp.api.app.inject({ method: 'GET', url: '/healthz' });
     expect(health.statusCode).toBe(200);
-    expect(health.json()).toMatchObject({ status: 'ok', broker: { mode: 'embedded', connected: true } });
+    // SQLite: the one process always leads, with no fencing token.
+    expect(health.json()).toMatchObject({ status: 'ok', broker: { mode: 'embedded', connected: true }, lease: { leader: true, token: null } });
     const metrics = (await h.cp.api.app.inject({ method: 'GET', url: '/metrics' })).body;
     expect(metrics).toMatch(/edgefleet_devices\{status="never-seen"\} 3/);
     expect(metrics).toContain('edgefleet_mqtt_connected_clients');
+    expect(metrics).toMatch(/edgefleet_lease_leader\{replica="[^"]+"\} 1/);
     expect(metrics).toContain('edgefleet_cp_process_resident_memory_bytes');
   });
 

@@ -57,6 +57,8 @@ export function verifyUnit(unitFile: string, root: string): VerifyResult {
     mkdirSync(dirname(target), { recursive: true });
     writeFileSync(target, text);
   }
-  const run = spawnSync(SYSTEMD_ANALYZE, ['verify', '--man=no', `--root=${root}`, name], { encoding: 'utf8', timeout: 20_000 });
+  // A template (name@.service) is verified through an instance of it.
+  const unit = name.includes('@.') ? name.replace('@.', '@1.') : name;
+  const run = spawnSync(SYSTEMD_ANALYZE, ['verify', '--man=no', `--root=${root}`, unit], { encoding: 'utf8', timeout: 20_000 });
   return { status: run.status, output: `${run.stdout}${run.stderr}`.trim() };
 }

@@ -26,6 +26,7 @@ describeNeeding(['systemd-analyze'], 'systemd units in deploy/', () => {
     const names = units.map((u) => relative(repo, u));
     expect(names).toContain('deploy/systemd/edgefleet.service');
     expect(names).toContain('deploy/systemd/edgefleet-agent.service');
+    expect(names).toContain('deploy/control-plane/edgefleet-control-plane@.service');
   });
 
   it.each(units.map((u) => [relative(repo, u), u]))('%s passes systemd-analyze verify with no warnings', async (_name, unit) => {
@@ -46,6 +47,14 @@ describeNeeding(['systemd-analyze'], 'systemd units in deploy/', () => {
     writeFileSync(file, broken);
     const result = verifyUnit(file, root.path);
     expect(result.output).toMatch(/Unknown key 'RestartSecs'/);
+  });
+
+  it('the replica template runs the bundle on a shared data dir with per-instance settings', () => {
+    const text = readFileSync(join(repo, 'deploy/control-plane/edgefleet-control-plane@.service'), 'utf8');
+    expect(execBinaries(text)).toEqual(['/opt/edgefleet/bin/edgefleet']);
+    expect(text).toMatch(/^EnvironmentFile=\/etc\/edgefleet\/control-plane-%i\.env$/m);
+    expect(text).toMatch(/--replica-id %H-%i$/m);
+    for (const i of [1, 2]) expect(readFileSync(join(repo, `deploy/control-plane/control-plane-${i}.env`), 'utf8')).toMatch(/^EDGEFLEET_CP_HTTP__PORT=\d+$/m);
   });
 
   it('the control plane unit runs the bundle layout the docs describe', () => {

@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tmpDataDir, type TmpDir } from '../helpers/index.js';
+import { createLease, createMemoryLeaseStore } from '@edgefleet/control-plane';
 import { createHarness, fleet, type Harness } from './rollout-harness.js';
 
 let dir: TmpDir | undefined;
@@ -60,6 +61,42 @@ describe('rollout engine', () => {
     } finally {
       stepped.mockRestore();
     }
+  });
+
+  it('decides only while it holds the lease: a follower takes no step, decisions carry the term, a lapsed term stops the engine', async () => {
+    let t = 0;
+    const leases = createMemoryLeaseStore(() => t);
+    const lease = createLease({ replicaId: 'r1', ttlMs: 3000, store: leases, monotonic: () => t });
+    await leases.acquire('r2', 3000);
+    await lease.step();
+    const harness = await setup(5, { lease });
+    const ops = harness.service.operations;
+    // Operator actions are served by any replica; the engine's decisions wait for the leader.
+    const created = await ops.create({ model: 'det', version: '2', target: { kind: 'all' }, strategy }, 'alice');
+    await harness.settle();
+    expect((await ops.view(created.id)).state).toBe('scheduled');
+    expect(harness.desired.published).toHaveLength(0);
+
+    t += 3000;
+    await lease.step();
+    expect(lease.status()).toEqual({ replica: 'r1', leader: true, token: 2 });
+    await harness.settle();
+    expect((await ops.view(created.id, true)).waves[0]).toMatchObject({ state: 'baking' });
+    const rows = await harness.sql.all<{ type: string; data: string }>('SELECT type, data FROM rollout_events WHERE rollout_id = ? ORDER BY seq', [created.id]);
+    const stamps = rows.map((r) => ({ type: r.type, lease: (JSON.parse(r.data) as { lease?: unknown }).lease }));
+    // The operator's create is not an engine decision; everything after it is, by term 2 of r1.
+    expect(stamps[0]).toEqual({ type: 'rollout-state', lease: undefined });
+    expect(stamps.slice(1).every((x) => JSON.stringify(x.lease) === JSON.stringify({ replica: 'r1', token: 2 }))).toBe(true);
+    expect(stamps.length).toBeGreaterThan(3);
+
+    // No renewal for a TTL (frozen, or the database unreachable): the next bake expiry is not acted on.
+    t += 3000;
+    const published = harness.desired.published.length;
+    harness.clock.advance(5 * MIN + 1);
+    await harness.settle();
+    expect(lease.isLeader()).toBe(false);
+    expect(harness.desired.published).toHaveLength(published);
+    expect((await ops.view(created.id, true)).waves[0]).toMatchObject({ state: 'baking' });
   });
 
   it('takes a good version canary → 10% → 100%, and the dry-run waves equal the executed waves', async () => {

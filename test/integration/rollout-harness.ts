@@ -9,6 +9,7 @@ import type { DeploymentEvent, DesiredModel } from '@edgefleet/shared';
 import { migrate } from '../../control-plane/src/store/migrations.js';
 import { createSqliteDatabase } from '../../control-plane/src/store/sqlite-database.js';
 import type { SqlDatabase } from '../../control-plane/src/store/sql-database.js';
+import type { SingletonGate } from '@edgefleet/control-plane';
 import {
   createRolloutService,
   manualClock,
@@ -55,7 +56,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function createHarness(opts: { dir: string; devices: FleetDevice[]; model: string; versions: string[]; initialVersion?: string }): Promise<Harness> {
+export async function createHarness(opts: { dir: string; devices: FleetDevice[]; model: string; versions: string[]; initialVersion?: string; lease?: SingletonGate }): Promise<Harness> {
   const clock = manualClock();
   const directory = memoryDirectory(opts.devices);
   const events = memoryEvents();
@@ -102,6 +103,7 @@ export async function createHarness(opts: { dir: string; devices: FleetDevice[];
       migrate: (ns, steps) => migrate(sql, ns, steps),
       ports: { devices: directory, models: catalog, desired, events, health, audit, clock, random: () => 0.5 },
       tickIntervalMs: 3_600_000,
+      ...(opts.lease ? { lease: opts.lease } : {}),
       onError: (err) => {
         throw err;
       },

@@ -14,6 +14,8 @@ export function createMetrics() {
     artifactBytes: new Counter({ name: 'edgefleet_artifact_bytes_served_total', help: 'Artifact bytes sent over MQTT chunks', registers: [registry] }),
     artifactRefusals: new Counter({ name: 'edgefleet_artifact_requests_refused_total', help: 'Artifact chunk requests answered with an error', labelNames: ['code'] as const, registers: [registry] }),
     desiredPublished: new Counter({ name: 'edgefleet_desired_states_published_total', help: 'Desired-state generations published', registers: [registry] }),
+    leaseLeader: new Gauge({ name: 'edgefleet_lease_leader', help: '1 on the replica that holds the singleton lease (rollouts, schedules, retention), 0 on the others', labelNames: ['replica'] as const, registers: [registry] }),
+    leaseToken: new Gauge({ name: 'edgefleet_lease_token', help: 'Fencing token of the lease term this replica holds or last saw', labelNames: ['replica'] as const, registers: [registry] }),
     httpRequests: new Counter({ name: 'edgefleet_http_requests_total', help: 'HTTP requests by method, route and status', labelNames: ['method', 'route', 'status'] as const, registers: [registry] }),
   };
 }

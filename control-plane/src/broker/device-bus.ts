@@ -48,9 +48,10 @@ export interface DeviceHandlerOptions {
    * This handler stores the message (or decides it is a duplicate of a stored one) by the time it
    * resolves. On an acked channel (events, telemetry) the device gets an end-to-end ack for the
    * message only when at least one storing handler ran and every handler succeeded; otherwise the
-   * agent keeps it in its outbox and sends it again.
+   * agent keeps it in its outbox and sends it again. A function is read right after each call of
+   * the handler: false when this process declined the message (a replica that does not lead).
    */
-  stores?: boolean;
+  stores?: boolean | (() => boolean);
 }
 
 /**
@@ -69,8 +70,13 @@ export interface DeviceBus {
   close(): Promise<void>;
 }
 
-/** Retained, idempotent state: every replica needs it, so these are never shared subscriptions. */
-const PLAIN_CHANNELS: readonly DevicePublishChannel[] = ['reported', 'presence'];
+/**
+ * Never shared subscriptions. Reported state and presence are retained, idempotent state every
+ * replica needs. Deployment events drive the rollout engine, which runs on the lease holder only
+ * (issue 16): every replica hears them and the leader applies and acknowledges them; split across
+ * replicas, the ones landing on a follower would wait for the agent's resend.
+ */
+const PLAIN_CHANNELS: readonly DevicePublishChannel[] = ['reported', 'presence', 'events'];
 
 export interface DeviceBusOptions {
   url: string;
@@ -144,13 +150,13 @@ export async function connectDeviceBus(options: DeviceBusOptions): Promise<Devic
       logger.error({ err, channel, deviceId: parsed.deviceId }, 'device message handler failed');
     };
     for (const [handler, handlerOptions] of set) {
-      stored ||= handlerOptions.stores === true;
       try {
         const result = handler(message);
         if (result instanceof Promise) outcomes.push(result.catch(fail));
       } catch (err) {
         fail(err);
       }
+      stored ||= typeof handlerOptions.stores === 'function' ? handlerOptions.stores() : handlerOptions.stores === true;
     }
     if (!stored || !isAckedChannel(channel) || !('seq' in value)) return;
     const { seq } = value;

@@ -6,6 +6,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { EdgefleetError, type DeploymentEvent, type RolloutEvent } from '@edgefleet/shared';
+import { createSoloLease, isLeaseLost, type SingletonGate } from '../lease/lease.js';
 import { deadlineFor, transitionOnEvent, type DeviceTransition } from './device-state.js';
 import { notifyDevice, revertDevice } from './device-actions.js';
 import { evaluateGates, type GateVerdict } from './gates.js';
@@ -30,6 +31,12 @@ export interface RolloutEngineOptions {
    */
   minPassIntervalMs?: number;
   onError?: (err: unknown) => void;
+  /**
+   * The singleton lease (issue 16): passes, schedule firing and deployment-event transitions run
+   * only on the replica that holds it, each step fenced by its token. Operator actions run on any
+   * replica. @default one process that always leads
+   */
+  lease?: SingletonGate;
 }
 
 export type RolloutEventListener = (event: RolloutEvent) => void;
@@ -41,6 +48,7 @@ const NOTIFY_CONCURRENCY = 32;
 export function createRolloutEngine(options: RolloutEngineOptions) {
   const { store, ports } = options;
   const random = ports.random ?? Math.random;
+  const lease = options.lease ?? createSoloLease('local');
   const listeners = new Set<RolloutEventListener>();
   const windowCache = new Map<string, { open: boolean; validUntil: number }>();
   let chain: Promise<unknown> = Promise.resolve();
@@ -49,6 +57,25 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
   let tickQueued = false;
   let lastPassAt = -Infinity;
   let state: 'idle' | 'running' | 'stopped' = 'idle';
+  // True while one of the engine's own fenced steps runs. Passes, events and operator actions all
+  // run one at a time on `chain`, so one flag tells an engine decision from an operator's.
+  let deciding = false;
+
+  /**
+   * One engine decision: runs only while this replica's lease term is current (checked under the
+   * store's lock), and every event it records carries the replica and token (the fault campaign
+   * counts a stale leader's decisions from them).
+   */
+  async function decide<T>(fn: () => Promise<T>): Promise<T> {
+    return await lease.fenced(async () => {
+      deciding = true;
+      try {
+        return await fn();
+      } finally {
+        deciding = false;
+      }
+    });
+  }
 
   /** Runs `fn` after everything queued before it: passes and operations never interleave. */
   function serial<T>(fn: () => Promise<T>): Promise<T> {
@@ -58,7 +85,10 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
   }
 
   async function emit(rolloutId: string, type: string, data: Record<string, unknown>): Promise<void> {
-    const event = await store.appendEvent(rolloutId, ports.clock.now(), type, data);
+    // A process frozen mid-step (SIGSTOP) wakes here with its term lapsed: nothing more is recorded.
+    if (deciding) lease.assertHeld();
+    const stamp = deciding ? lease.stamp() : undefined;
+    const event = await store.appendEvent(rolloutId, ports.clock.now(), type, stamp ? { ...data, lease: stamp } : data);
     for (const l of listeners) l(event);
   }
 
@@ -242,7 +272,7 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
   async function reconcile(r: RolloutRow): Promise<void> {
     const now = ports.clock.now();
     if (r.state === 'scheduled') {
-      if (now >= r.startAt) await startRollout(r, now);
+      if (now >= r.startAt) await decide(() => startRollout(r, now));
       return;
     }
     const [waves, devices, fleet] = await Promise.all([store.getWaves(r.id), store.getDevices(r.id), ports.devices.listDevices()]);
@@ -273,14 +303,17 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
       random,
       maxNotifyPerPass: options.maxNotifyPerPass ?? 2000,
     });
-    for (const step of steps) await applyStep(r, byId, step, now);
+    for (const step of steps) await decide(() => applyStep(r, byId, step, now));
   }
 
   async function pass(): Promise<void> {
+    if (!lease.isLeader()) return;
     for (const r of await store.listRollouts(['scheduled', 'running', 'paused'])) {
       try {
         await reconcile(r);
       } catch (err) {
+        // The term ended mid-pass: stand down now, the next leader redoes what is left.
+        if (isLeaseLost(err)) return;
         options.onError?.(err);
       }
     }
@@ -294,7 +327,7 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
     const d = r ? await store.getDevice(r.id, event.deviceId) : undefined;
     if (!r || !d) return;
     const t = transitionOnEvent(d, r.version, event);
-    if (t) await moveDevice(r, d, t, `event:${event.type}`);
+    if (t) await decide(() => moveDevice(r, d, t, `event:${event.type}`));
   }
 
   function queueTick(): void {
@@ -349,12 +382,15 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
       if (state !== 'idle') throw new EdgefleetError('LIFECYCLE_INVALID_STATE', `rollout engine is ${state}`);
       state = 'running';
       // The returned promise settles once the event is stored: the device bus acks it to the agent only then (issue 10).
-      unsubscribe = ports.events.onDeploymentEvent((event) =>
-        serial(() => handleEvent(event)).then(queueTick, (err: unknown) => {
-          options.onError?.(err);
+      unsubscribe = ports.events.onDeploymentEvent((event) => {
+        // Every replica hears every deployment event; only the leader applies (and so acks) it.
+        // The source reads `applies` right after this returns, in the same tick.
+        if (!lease.isLeader()) return;
+        return serial(() => handleEvent(event)).then(queueTick, (err: unknown) => {
+          if (!isLeaseLost(err)) options.onError?.(err);
           throw err;
-        }),
-      );
+        });
+      }, { applies: () => lease.isLeader() });
       timer = setInterval(queueTick, options.tickIntervalMs ?? 1000);
       timer.unref();
       queueTick();

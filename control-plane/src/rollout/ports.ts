@@ -54,8 +54,10 @@ export interface DeploymentEventSource {
   /**
    * Calls `handler` for every parsed deployment event; returns the unsubscribe function. The
    * handler's promise settles when the event is stored (the source may acknowledge it then).
+   * `applies`, read right after each handler call, says whether this process applied the event at
+   * all: a replica that does not lead hears it too but leaves the acknowledgement to the leader.
    */
-  onDeploymentEvent(handler: (event: DeploymentEvent) => void | Promise<void>): () => void;
+  onDeploymentEvent(handler: (event: DeploymentEvent) => void | Promise<void>, options?: { applies?: () => boolean }): () => void;
 }
 
 export interface RolloutAuditEntry {

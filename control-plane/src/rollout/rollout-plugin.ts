@@ -36,6 +36,7 @@ export function rolloutPlugin(options: RolloutPluginOptions = {}): ControlPlaneP
         ports: rolloutPortsFrom({ store: ctx.store, bus: ctx.bus, desired: ctx.desired, models: ctx.models, health, clock: ctx.clock }),
         tickIntervalMs: options.tickIntervalMs ?? 1000,
         onError: (err) => ctx.logger.error({ err }, 'rollout reconcile failed'),
+        lease: ctx.lease,
       });
       const streams = createSseStreams();
       for (const route of rolloutRoutes(service, streams)) ctx.api.route(route);

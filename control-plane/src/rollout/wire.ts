@@ -75,7 +75,7 @@ export function rolloutPortsFrom(deps: RealRolloutDeps): RolloutPorts {
       },
     },
     // `stores`: the engine's handler resolves once the event is stored, so the bus acks it to the agent then.
-    events: { onDeploymentEvent: (handler) => deps.bus.on('events', (m) => handler(m.payload), { stores: true }) },
+    events: { onDeploymentEvent: (handler, options) => deps.bus.on('events', (m) => handler(m.payload), { stores: options?.applies ?? true }) },
     health: deps.health,
     audit: {
       record: async (e) => {

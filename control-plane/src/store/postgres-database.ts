@@ -43,16 +43,25 @@ function adapter(q: Queryable, pool: pg.Pool, inTx: boolean): SqlDatabase {
     async transaction<T>(fn: (tx: SqlDatabase) => Promise<T>): Promise<T> {
       if (inTx) return await fn(self);
       const client = await pool.connect().catch((cause: unknown) => fail('connect', cause));
+      // The server may end a session that sits idle inside a transaction (the lease's stalled-holder
+      // timeout); a checked-out client has no pool listener, and an unheard 'error' ends the process.
+      // The failure reaches the caller through its next statement or COMMIT instead.
+      let broken: Error | undefined;
+      const onError = (err: Error): void => {
+        broken = err;
+      };
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const value = await fn(adapter(client, pool, true));
-        await client.query('COMMIT');
+        await client.query('COMMIT').catch((cause: unknown) => fail('commit', cause));
         return value;
       } catch (err) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw err;
       } finally {
-        client.release();
+        client.removeListener('error', onError);
+        client.release(broken);
       }
     },
     async close() {

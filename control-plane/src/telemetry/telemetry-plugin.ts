@@ -28,6 +28,7 @@ export function telemetryPlugin(options: TelemetryPluginOptions = {}): ControlPl
         registry: ctx.metrics.registry,
         logger: ctx.logger,
         now: () => ctx.clock.now().getTime(),
+        singleton: ctx.lease,
       });
       await telemetry.start();
       const resolver: DeviceResolver = {

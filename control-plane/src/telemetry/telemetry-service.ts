@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { InferencePoint, TelemetryBatch, TelemetryDeviceStatus } from '@edgefleet/shared';
 import type { DeviceBus } from '../broker/device-bus.js';
+import { isLeaseLost, type SingletonGate } from '../lease/lease.js';
 import type { SqlDatabase } from '../store/sql-database.js';
 import type { CohortHealth, CohortHealthQuery, CohortHealthSource } from './cohort-health.js';
 import { TELEMETRY_MIGRATIONS, type Resolution } from './migrations.js';
@@ -50,6 +51,8 @@ export interface TelemetryServiceOptions {
   retention?: Partial<RetentionPolicy>;
   /** @default 600000 */
   retentionIntervalMs?: number;
+  /** Retention deletes run only on the lease holder, fenced by its token (issue 16). @default this process always leads */
+  singleton?: SingletonGate;
   flushIntervalMs?: number;
   maxBatchesPerTransaction?: number;
   /** Availability slot: a device counts as up in a slot where it sent any sample. Use ≥ the agents' collection interval. @default 60000 */
@@ -96,8 +99,12 @@ export function createTelemetryService(options: TelemetryServiceOptions): Teleme
         },
         { stores: true },
       );
+      const gate = options.singleton;
       retentionTimer = setInterval(() => {
-        prune().catch((err: unknown) => options.logger?.warn({ err }, 'telemetry retention failed'));
+        if (gate && !gate.isLeader()) return;
+        (gate ? gate.fenced(prune) : prune()).catch((err: unknown) => {
+          if (!isLeaseLost(err)) options.logger?.warn({ err }, 'telemetry retention failed');
+        });
       }, options.retentionIntervalMs ?? 600_000);
       retentionTimer.unref();
     },

@@ -46,5 +46,7 @@ export const healthSchema = z.object({
   version: z.string(),
   broker: z.object({ mode: z.enum(['embedded', 'external']), connected: z.boolean() }),
   uptimeS: z.number(),
+  /** Which replica answered and whether it holds the singleton lease (several replicas on PostgreSQL). */
+  lease: z.object({ replica: z.string(), leader: z.boolean(), token: z.number().int().nullable() }).optional(),
 });
 export type Health = z.infer<typeof healthSchema>;

@@ -54,6 +54,20 @@ export const controlPlaneConfigSchema = z
       })
       .strict()
       .default({ perSource: { capacity: 200, perSecond: 50 }, perKey: { capacity: 2000, perSecond: 500 }, tokenLifetimeS: 3600, proofWindowS: 600, pendingRetryS: 15 }),
+    /**
+     * The singleton lease (rollout engine, schedules, retention, desired-state republish) that one
+     * replica holds in PostgreSQL. A holder renews every ttlMs/3; another replica takes over within
+     * ttlMs of the last renewal. On SQLite the only process always leads.
+     */
+    lease: z
+      .object({
+        /** @default 10000 */
+        ttlMs: z.number().int().min(1000).max(600_000).default(10_000),
+        /** This replica's name in the lease, /healthz and /metrics. @default `<hostname>-<pid>` */
+        replicaId: z.string().min(1).max(128).optional(),
+      })
+      .strict()
+      .default({ ttlMs: 10_000 }),
     logLevel: logLevelSchema.default('info'),
     drainDeadlineMs: z.number().int().positive().default(10_000),
   })

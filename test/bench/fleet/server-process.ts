@@ -51,6 +51,11 @@ export interface StartServerOptions {
   cpuProfileDir?: string | undefined;
   /** Extra environment (EDGEFLEET_CP_* settings). */
   env?: Record<string, string>;
+  /**
+   * One replica of several on this PostgreSQL database (issue 16): shared subscriptions on the
+   * external broker, the singleton lease, the data dir shared with the other replicas.
+   */
+  replica?: { postgresUrl: string; id: string } | undefined;
 }
 
 export async function startServer(options: StartServerOptions): Promise<ServerProcess> {
@@ -60,6 +65,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerPr
   const node = options.cpuProfileDir ? ['--cpu-prof', '--cpu-prof-dir', options.cpuProfileDir] : [];
   const args = [...node, join(repoRoot(), 'control-plane/bin/edgefleet.js'), 'server', '--data-dir', dataDir, '--http-host', '127.0.0.1', '--http-port', String(httpPort), '--log-level', 'warn'];
   args.push(...(broker === 'embedded' ? ['--mqtt-host', '127.0.0.1', '--mqtt-port', String(mqttPort)] : ['--mqtt-url', MOSQUITTO_URL]));
+  if (options.replica) args.push('--store', 'postgres', '--store-url', options.replica.postgresUrl, '--shared-subscriptions', '--replica-id', options.replica.id);
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...options.env } });
   let stderr = '';
   const counts = new Map<string, number>();

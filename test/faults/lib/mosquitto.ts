@@ -18,10 +18,10 @@ export interface MosquittoProcess {
 }
 
 /** Starts Mosquitto on `port` and resolves once a client can connect (retries while the port is still being released). */
-export async function startMosquitto(dir: string, port: number, timeoutMs = 10_000): Promise<MosquittoProcess> {
+export async function startMosquitto(dir: string, port: number, timeoutMs = 10_000, extraConfig: readonly string[] = []): Promise<MosquittoProcess> {
   const conf = join(dir, 'mosquitto.conf');
   // Running as root, Mosquitto drops to the `mosquitto` user; `user root` keeps it able to read the temp dir.
-  writeFileSync(conf, `user root\nlistener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 10000\n`);
+  writeFileSync(conf, [`user root`, `listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'max_queued_messages 10000', ...extraConfig, ''].join('\n'));
   const url = `mqtt://127.0.0.1:${port}`;
   const end = Date.now() + timeoutMs;
   for (;;) {

@@ -18,6 +18,8 @@ export interface ServerFlags {
   tlsPort?: string;
   store?: string;
   storeUrl?: string;
+  leaseTtl?: string;
+  replicaId?: string;
   logLevel?: string;
 }
 
@@ -46,6 +48,7 @@ export function serverConfigFromFlags(flags: ServerFlags, env: Record<string, st
         tls,
       },
       store: { driver: flags.store, url: flags.storeUrl },
+      lease: { ttlMs: int(flags.leaseTtl), replicaId: flags.replicaId },
     },
   });
 }
@@ -71,6 +74,8 @@ export function registerServerCommand(program: Command, run: (config: Readonly<C
     .option('--tls-port <port>', 'embedded broker TLS port (default 8883)')
     .option('--store <driver>', 'sqlite (default) or postgres')
     .option('--store-url <url>', 'PostgreSQL URL for --store postgres')
+    .option('--lease-ttl <ms>', 'singleton lease TTL on PostgreSQL (default 10000)')
+    .option('--replica-id <id>', 'this replica in the lease, /healthz and /metrics (default <hostname>-<pid>)')
     .option('--log-level <level>', 'trace … fatal (default info)')
     .action(async (flags: ServerFlags) => {
       await run(serverConfigFromFlags(flags));
