@@ -5,7 +5,7 @@ import type { DeploymentJournal } from './deployment-events.js';
 import type { FailureStore } from './failure-store.js';
 import { updateStatus, type StatusBoard } from './model-status.js';
 import { failureKey, plan, type CurrentState, type Step } from './plan.js';
-import { planRollback, type RollbackRequest } from './rollback-planner.js';
+import { planRollback, type RollbackFacts, type RollbackRequest } from './rollback-planner.js';
 import { acceptsDesired, initialState, transition, type Effect, type LoopEvent, type LoopState, type Work } from './transition.js';
 
 /** The outside world of the loop: reads are synchronous (SQLite, the runtime's tables), work is async. */
@@ -101,7 +101,7 @@ export function createReconcileLoop(ports: LoopPorts): ReconcileLoop {
     }
   }
 
-  function facts(model: string): Parameters<typeof planRollback>[1] {
+  function facts(model: string): RollbackFacts {
     return { pointers: ports.pointers(model), desired: state.desired, installedSha: (version) => ports.installedSha(model, version) };
   }
 

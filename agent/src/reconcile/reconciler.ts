@@ -1,6 +1,7 @@
 import { EdgefleetError, type DesiredState, type ReportedModel } from '@edgefleet/shared';
 import { createFailureStore } from './failure-store.js';
 import type { StatusBoard } from './model-status.js';
+import type { CurrentState } from './plan.js';
 import type { InferenceWindowHub } from './probation.js';
 import { createReconcileLoop } from './reconcile-loop.js';
 import { assembleReportedModels } from './reported-state.js';
@@ -68,7 +69,7 @@ export function createReconciler(opts: CreateReconcilerOptions): Reconciler {
     initialApplied: store.getNumber('appliedGeneration') ?? 0,
     keepExtraVersions: config.delivery.keepExtraVersions,
     current() {
-      const models: ReturnType<Parameters<typeof createReconcileLoop>[0]['current']>['models'] = {};
+      const models: CurrentState['models'] = {};
       const loadedBy = new Map<string, string[]>();
       for (const m of runtime.models()) loadedBy.set(m, runtime.status(m).filter((s) => s.state === 'AVAILABLE').map((s) => s.version));
       for (const v of store.listInstalled()) {
