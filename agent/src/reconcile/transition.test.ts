@@ -40,6 +40,7 @@ describe('reconcile transition', () => {
     ['a model in back-off waits; another model goes first', state({ backoff: { m: { attempt: 1, nextAt: 500 } } }), { type: 'planned', steps: [download('m', '2'), download('n', '1')] }, { running: running(stepWork(download('n', '1'))) }, ['start']],
     ['loading the active version ignores back-off', state({ backoff: { m: { attempt: 1, nextAt: 500 } } }), { type: 'planned', steps: [{ type: 'load', model: 'm', version: '1' }] }, { running: running(stepWork({ type: 'load', model: 'm', version: '1' })) }, ['start']],
     ['only waiting steps: idle with a wake-up', state({ backoff: { m: { attempt: 1, nextAt: 500 } } }), { type: 'planned', steps: [download('m', '2')] }, { running: undefined, applied: 1 }, ['report', 'idle', 'wake-at']],
+    ['a back-off entry whose model has no step left wakes nothing (it would spin)', state({ backoff: { m: { attempt: 1, nextAt: -5 } } }), { type: 'planned', steps: [] }, { applied: 2 }, ['applied', 'report', 'idle']],
     ['nothing left: the generation is applied', state(), { type: 'planned', steps: [] }, { applied: 2 }, ['applied', 'report', 'idle']],
     ['never two works: a plan while one runs is dropped', state({ running: running(stepWork(download('n', '1'))) }), { type: 'planned', steps: [download('m', '2')] }, { running: running(stepWork(download('n', '1'))) }, []],
     ['a failed plan retries with back-off', state({ dirty: true }), { type: 'plan-failed', error: new EdgefleetError('INTERNAL', 'SQLITE_FULL') }, { passFailures: 1, dirty: false }, ['wake-at']],

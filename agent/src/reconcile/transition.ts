@@ -1,6 +1,6 @@
 import { EdgefleetError, type DesiredState, type InferenceWindow } from '@edgefleet/shared';
 import type { FailureRecord } from '../store/state-store.js';
-import { PASS_BACKOFF, STEP_BACKOFF, bump, earliestRetry, isReady, withoutModel, type BackoffTable } from './backoff.js';
+import { PASS_BACKOFF, STEP_BACKOFF, bump, earliestRetry, isReady, withoutModel, type Backoff, type BackoffTable } from './backoff.js';
 import type { DeploymentEventInput } from './deployment-events.js';
 import type { StatusPatch } from './model-status.js';
 import type { Step } from './plan.js';
@@ -149,7 +149,10 @@ export function transition(state: LoopState, event: LoopEvent, now: number, rand
         fx.push({ type: 'applied', desired: state.desired });
       }
       fx.push({ type: 'report' }, { type: 'idle' });
-      const wakeAt = earliestRetry(state.backoff);
+      // Wake for the steps that wait, not for every entry: one left by a model that since failed
+      // terminally or left the plan is in the past, and waking for it would spin.
+      const waiting = Object.fromEntries(event.steps.filter((s) => state.backoff[s.model]).map((s) => [s.model, state.backoff[s.model] as Backoff]));
+      const wakeAt = earliestRetry(waiting);
       if (wakeAt !== undefined) fx.push({ type: 'wake-at', at: wakeAt });
       return { state: { ...cleared, applied }, effects: fx };
     }
