@@ -31,7 +31,7 @@ export function isReady(table: BackoffTable, model: string, now: number): boolea
 }
 
 /** The earliest moment a waiting entry becomes ready, or undefined when nothing waits. */
-export function earliestRetry(table: BackoffTable, extra?: number): number | undefined {
-  const times = [...Object.values(table).map((b) => b.nextAt), ...(extra ? [extra] : [])];
+export function earliestRetry(table: BackoffTable): number | undefined {
+  const times = Object.values(table).map((b) => b.nextAt);
   return times.length ? Math.min(...times) : undefined;
 }

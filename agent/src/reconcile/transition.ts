@@ -26,8 +26,8 @@ export interface LoopState {
   rollbacks: readonly RollbackRequest[];
   probations: Readonly<Record<string, ProbationWatch>>;
   backoff: BackoffTable;
+  /** Reconcile passes that failed in a row (their retry back-off grows with it). */
   passFailures: number;
-  passRetryAt: number;
   /** Something changed since the last plan: plan again once no work runs. */
   dirty: boolean;
   stopped: boolean;
@@ -77,7 +77,7 @@ export interface Transition {
 }
 
 export function initialState(desired: DesiredState | undefined, applied: number): LoopState {
-  return { desired, applied, running: undefined, rollbacks: [], probations: {}, backoff: {}, passFailures: 0, passRetryAt: 0, dirty: true, stopped: false };
+  return { desired, applied, running: undefined, rollbacks: [], probations: {}, backoff: {}, passFailures: 0, dirty: true, stopped: false };
 }
 
 /** Unless an equal or newer generation is held. */
@@ -132,11 +132,11 @@ export function transition(state: LoopState, event: LoopEvent, now: number, rand
       const retry = bump({ attempt: state.passFailures, nextAt: 0 }, now, PASS_BACKOFF, random);
       log('error', { err: event.error, retryInMs: retry.nextAt - now }, 'reconcile pass failed; retrying');
       fx.push({ type: 'wake-at', at: retry.nextAt });
-      return { state: { ...state, passFailures, passRetryAt: retry.nextAt, dirty: false }, effects: fx };
+      return { state: { ...state, passFailures, dirty: false }, effects: fx };
     }
     case 'planned': {
       if (state.running || state.stopped) return { state, effects: [] };
-      const cleared = { ...state, passFailures: 0, passRetryAt: 0, dirty: false };
+      const cleared = { ...state, passFailures: 0, dirty: false };
       // Loading what is active is serving, not deploying: never held back.
       const step = event.steps.find((s) => s.type === 'load' || isReady(state.backoff, s.model, now));
       if (step) {
