@@ -13,9 +13,11 @@ export interface ModelStatus {
 
 export type StatusBoard = Map<string, ModelStatus>;
 
-export function updateStatus(board: StatusBoard, model: string, patch: Partial<ModelStatus> & { clear?: (keyof ModelStatus)[] }): void {
+export function updateStatus(board: StatusBoard, model: string, patch: StatusPatch): void {
   const { clear, ...rest } = patch;
   const next: ModelStatus = { ...(board.get(model) ?? { state: 'pending' }), ...rest };
   for (const k of clear ?? []) delete next[k];
   board.set(model, next);
 }
+
+export type StatusPatch = Partial<ModelStatus> & { clear?: (keyof ModelStatus)[] };

@@ -11,6 +11,7 @@ import type { DeploymentJournal } from './deployment-events.js';
 import { updateStatus, type StatusBoard } from './model-status.js';
 import { fetchGoldenInput } from './golden-input.js';
 import type { Step } from './plan.js';
+import { TERMINAL_CODES } from './terminal-codes.js';
 
 export interface StepContext {
   config: Readonly<AgentConfig>;
@@ -28,26 +29,6 @@ export interface StepContext {
   /** Starts the probation watch of a freshly activated version. */
   startProbation: (model: string, version: string, generation: number) => void;
 }
-
-/** Failures that retrying the same artifact in the same generation cannot fix. */
-export const TERMINAL_CODES = new Set([
-  'ARTIFACT_DIGEST_MISMATCH',
-  'ARTIFACT_SIZE_MISMATCH',
-  'ARTIFACT_SIGNATURE_INVALID',
-  'ARTIFACT_NOT_FOUND',
-  'ARTIFACT_FORBIDDEN',
-  'MODEL_INVALID',
-  'MODEL_LOAD_FAILED',
-  'SMOKE_TEST_FAILED',
-  'PROBATION_FAILED',
-  'EP_UNAVAILABLE',
-  'DEVICE_INCOMPATIBLE',
-  'INPUT_INVALID',
-  'ROLLED_BACK_BY_OPERATOR',
-  // The disk filled up (pre-flight or mid-download, staging file then removed): retrying would
-  // only fill it again. A new generation retries, once someone has freed space.
-  'DISK_SPACE_INSUFFICIENT',
-]);
 
 function generation(ctx: StepContext): number {
   return ctx.desired()?.generation ?? 0;
