@@ -181,7 +181,6 @@ export function createAgent(options: CreateAgentOptions): Agent {
       // Only called once the loop runs (reconciler.start() below), when the reporter exists.
       report: () => reconciled(),
     });
-    closers.push({ name: 'reconciler', counts: true, close: (ms) => reconciler.stop(ms) });
     const reporter = createStateReporter({
       deviceId: config.deviceId,
       agentVersion: AGENT_VERSION,
@@ -193,7 +192,9 @@ export function createAgent(options: CreateAgentOptions): Agent {
       executionProviders: () => (options.hardware ? planExecutionProviders(options.hardware, {}, config.inference.forbidEps).candidates : []),
       logger,
     });
+    // Stop order: the reconciler finishes (or aborts) its step, and reports that, before the reporter stops.
     closers.push({ name: 'state reporter', counts: false, close: () => reporter.stop() });
+    closers.push({ name: 'reconciler', counts: true, close: (ms) => reconciler.stop(ms) });
     function reconciled(): void {
       reporter.request();
       api?.setReady?.(lifecycle.state === 'running' && servingEveryActive(store, runtime));
