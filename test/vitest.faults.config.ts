@@ -16,6 +16,8 @@ export default defineConfig({
     name: 'faults',
     include: ['test/faults/**/*.test.ts'],
     globalSetup: ['test/setup/global-setup.ts'],
+    // Worker threads started in-process load TypeScript from source (see vitest.config.ts).
+    execArgv: ['--import', new URL('./setup/ts-worker-loader.mjs', import.meta.url).href],
     fileParallelism: false,
     maxWorkers: 1,
     testTimeout: long ? 1_800_000 : 240_000,

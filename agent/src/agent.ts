@@ -1,14 +1,6 @@
 import { join } from 'node:path';
 import type Database from 'better-sqlite3';
-import {
-  EdgefleetError,
-  desiredStateSchema,
-  parsePayload,
-  toEdgefleetError,
-  type AgentConfig,
-  type HardwareProfile,
-  type ReportedState,
-} from '@edgefleet/shared';
+import { EdgefleetError, type AgentConfig, type CommandResult, type HardwareProfile, type ReportedState } from '@edgefleet/shared';
 import { createCommandHandler, encodeCommandResult, type CommandHandler } from './commands/index.js';
 import { createHttpFetcher, createMqttChunkFetcher, type MqttChunkFetcher } from './delivery/index.js';
 import { kserveInfer } from './api/index.js';
@@ -16,7 +8,15 @@ import { planExecutionProviders } from './inference/index.js';
 import type { InferenceRuntime } from './inference/runtime-port.js';
 import { createLifecycle, withDeadline, type Lifecycle } from './lifecycle/index.js';
 import type { AgentLogger } from './log/index.js';
-import { createAckReceiver, createMqttSession, createOutboxPublisher, type MqttSession } from './mqtt/index.js';
+import {
+  createInboundDispatcher,
+  createMqttSession,
+  createOutboxSender,
+  createSessionTransport,
+  type InboundDispatcher,
+  type MqttSession,
+  type OutboxSender,
+} from './mqtt/index.js';
 import {
   DEPLOYMENT_EVENT_KIND,
   createDeploymentJournal,
@@ -29,7 +29,7 @@ import {
 } from './reconcile/index.js';
 import { createModelRepository, type ModelRepository } from './repository/index.js';
 import { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type StateStore } from './store/index.js';
-import { createAgentTelemetry, type AgentTelemetry } from './telemetry/index.js';
+import { TELEMETRY_KIND, createAgentTelemetry, type AgentTelemetry } from './telemetry/index.js';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -65,6 +65,9 @@ export interface AgentParts {
   repository: ModelRepository;
   runtime: InferenceRuntime;
   session: MqttSession;
+  /** The one sender of the outbox: deployment events, then telemetry. */
+  sender: OutboxSender;
+  inbound: InboundDispatcher;
   reconciler: Reconciler;
   fetcher: MqttChunkFetcher;
   windows: InferenceWindowHub;
@@ -83,9 +86,22 @@ export interface Agent {
   reportedState(): Promise<ReportedState>;
 }
 
+/** One part's shutdown, registered as the part is built, run in reverse. */
+interface Closer {
+  name: string;
+  /** Resolves false when the part could not drain cleanly. */
+  close(deadlineMs: number): Promise<boolean | void> | boolean | void;
+  /** Cap on this part's share of the drain deadline. */
+  capMs?: number;
+  /** Whether a miss or failure here makes stop() report `drained: false`. */
+  counts: boolean;
+}
+
 /**
- * Wires the agent's parts in start order — store, repository, runtime, reconciler (serves the
- * active models even offline), MQTT — and stops them in reverse.
+ * Wires the agent's parts in dependency order — store, repository, runtime, MQTT session and the
+ * outbox sender, telemetry, reconciler (serves the active models even offline), inbound routes —
+ * and registers each one's shutdown as it is built, so a start that fails at any point releases
+ * exactly what it opened (the database included) and stop() runs the same list in reverse.
  *
  * @example
  *   const agent = createAgent({ config, log: createLogger({ level: 'info' }), runtime: () => createInferenceRuntime({ hardware }) });
@@ -95,9 +111,165 @@ export function createAgent(options: CreateAgentOptions): Agent {
   const { config, log } = options;
   const logger = log.logger.child({ deviceId: config.deviceId });
   const lifecycle = createLifecycle();
+  const closers: Closer[] = [];
   let parts: AgentParts | undefined;
   let api: AgentApi | undefined;
   let intake = true;
+  let stopping: Promise<{ drained: boolean }> | undefined;
+
+  async function build(): Promise<AgentParts> {
+    const db = openDatabase(join(config.dataDir, 'state.db'));
+    closers.push({
+      name: 'database',
+      counts: false,
+      close: () => {
+        db.close();
+      },
+    });
+    const store = createStateStore(db);
+    const outbox = createSqliteOutbox(db);
+    const repository = createModelRepository({ dataDir: config.dataDir, store });
+    await repository.init();
+    await repository.cleanStaging();
+    const runtime = typeof options.runtime === 'function' ? await options.runtime() : options.runtime;
+    closers.push({ name: 'inference runtime', counts: true, close: async (ms) => runtime.close(ms) });
+
+    const session = createMqttSession({ config, logger, agentVersion: AGENT_VERSION });
+    closers.push({ name: 'mqtt session', counts: false, capMs: 2500, close: (ms) => session.close(Math.min(2000, ms)) });
+    const sender = createOutboxSender({
+      outbox,
+      transport: createSessionTransport(session),
+      // Deployment events first, unbudgeted; telemetry after them, under the metered-link budget.
+      streams: [
+        { kind: DEPLOYMENT_EVENT_KIND, window: config.outbox.window },
+        { kind: TELEMETRY_KIND, window: Math.min(config.outbox.window, config.telemetry.flushBatchLimit), budgetBytesPerHour: config.telemetry.budgetBytesPerHour },
+      ],
+      acks: { timeoutMs: config.outbox.ackTimeoutMs },
+      logger,
+    });
+    // Unacknowledged entries from the old connection (or from before a restart) go again on every connect.
+    session.onConnect(() => void sender.reconnected());
+    closers.push({
+      name: 'outbox',
+      counts: false,
+      capMs: 2000,
+      // Events in flight get their acks while the link is up; what is left stays durable for the next start.
+      close: async (ms) => {
+        const done = session.connected ? await withDeadline(sender.drained(DEPLOYMENT_EVENT_KIND), ms) : true;
+        sender.stop();
+        return done;
+      },
+    });
+    const journal = createDeploymentJournal({ deviceId: config.deviceId, outbox, onEnqueued: () => void sender.flush(), logger });
+
+    const windows = createInferenceWindowHub(runtime);
+    closers.push({ name: 'inference windows', counts: false, close: () => windows.stop() });
+    const telemetry = createAgentTelemetry({ config, db, store, outbox, sender, windows, logger, isTegra: options.hardware?.jetson !== undefined });
+    closers.push({ name: 'telemetry', counts: false, capMs: 2000, close: () => telemetry.stop() });
+
+    const fetcher = createMqttChunkFetcher({ session, store, config, logger });
+    const reconciler = createReconciler({
+      config,
+      store,
+      repository,
+      runtime,
+      mqttFetcher: fetcher,
+      httpFetcher: createHttpFetcher({ store, logger, config }),
+      journal,
+      windows,
+      logger,
+      // Only called once the loop runs (reconciler.start() below), when the reporter exists.
+      report: () => reconciled(),
+    });
+    const reporter = createStateReporter({
+      deviceId: config.deviceId,
+      agentVersion: AGENT_VERSION,
+      dataDir: config.dataDir,
+      session,
+      reconciler: () => reconciler,
+      hardware: () => options.hardware,
+      // What this device will try, in order (the hardware policy minus device-wide forbids); the EP each model really uses is per model.
+      executionProviders: () => (options.hardware ? planExecutionProviders(options.hardware, {}, config.inference.forbidEps).candidates : []),
+      logger,
+    });
+    // Stop order: the reconciler finishes (or aborts) its step, and reports that, before the reporter stops.
+    closers.push({ name: 'state reporter', counts: false, close: () => reporter.stop() });
+    closers.push({ name: 'reconciler', counts: true, close: (ms) => reconciler.stop(ms) });
+    function reconciled(): void {
+      reporter.request();
+      api?.setReady?.(lifecycle.state === 'running' && servingEveryActive(store, runtime));
+    }
+
+    const commands = createCommandHandler({
+      deviceId: config.deviceId,
+      logger,
+      target: {
+        getState: () => reporter.snapshot(),
+        rollback: (model, reason) => reconciler.rollback(model, reason),
+        reload: async () => {
+          reconciler.trigger();
+          return { triggered: true };
+        },
+        diagnostics: (lines) => ({ logs: log.recent(lines), events: journal.recent(), lifecycle: lifecycle.state, outboxSize: outbox.size(), delivery: fetcher.stats }),
+        setLogLevel: (level) => log.setLevel(level),
+        // Same decoding, datatype conversion and validation as the local API's KServe v2 route.
+        infer: async (model, request, version) => (await kserveInfer({ runtime, model, body: request, ...(version ? { version } : {}) })).header,
+      },
+    });
+    const answer = (result: CommandResult): void => {
+      session.publish('command-results', encodeCommandResult(result)).catch(() => logger.debug('command result not delivered'));
+    };
+    const inbound = createInboundDispatcher({
+      session,
+      deviceId: config.deviceId,
+      logger,
+      routes: {
+        // Once draining, no new work: acks and chunk replies still flow so in-flight work can finish.
+        desired: (desired) => {
+          if (intake) reconciler.setDesired(desired);
+        },
+        command: (cmd) => {
+          if (intake) void commands.handle(cmd).then(answer, (err: unknown) => logger.warn({ err, id: cmd.id }, 'command result could not be built'));
+        },
+        invalidCommand: (rejected) => {
+          if (intake) answer(commands.reject(rejected));
+        },
+        chunk: (chunk) => fetcher.handleChunk(chunk),
+        invalidChunk: () => fetcher.countUndecodable(),
+        ack: (ack) => sender.handleAck(ack),
+      },
+    });
+    return { db, store, outbox, repository, runtime, session, sender, inbound, reconciler, fetcher, windows, commands, reporter, telemetry };
+  }
+
+  async function shutdown(): Promise<{ drained: boolean }> {
+    intake = false;
+    api?.setReady?.(false);
+    const deadline = Date.now() + config.drainDeadlineMs;
+    const left = (): number => Math.max(100, deadline - Date.now());
+    let drained = true;
+    // Reverse build order: API intake, reconcile work, telemetry, in-flight events, MQTT, inference, database last.
+    for (const closer of closers.splice(0).reverse()) {
+      const ms = Math.min(closer.capMs ?? Infinity, left());
+      let ok: boolean;
+      try {
+        const outcome: { finished: boolean | void } = { finished: true };
+        const inTime = await withDeadline(
+          (async () => {
+            outcome.finished = await closer.close(ms);
+          })(),
+          ms,
+        );
+        ok = inTime && outcome.finished !== false;
+        if (!inTime) logger.warn({ part: closer.name, deadlineMs: ms }, 'part did not stop within its drain deadline');
+      } catch (err) {
+        ok = false;
+        logger.warn({ err, part: closer.name }, 'stopping a part failed');
+      }
+      if (closer.counts) drained = drained && ok;
+    }
+    return { drained };
+  }
 
   const agent: Agent = {
     lifecycle,
@@ -108,135 +280,51 @@ export function createAgent(options: CreateAgentOptions): Agent {
     async start() {
       lifecycle.to('starting');
       try {
-        const db = openDatabase(join(config.dataDir, 'state.db'));
-        const store = createStateStore(db);
-        const outbox = createSqliteOutbox(db);
-        const repository = createModelRepository({ dataDir: config.dataDir, store });
-        await repository.init();
-        await repository.cleanStaging();
-        const runtime = typeof options.runtime === 'function' ? await options.runtime() : options.runtime;
-        const session = createMqttSession({ config, logger, agentVersion: AGENT_VERSION });
-        const acks = createAckReceiver({ session, outbox, logger });
-        const publisher = createOutboxPublisher({ outbox, session, acks, logger, kind: DEPLOYMENT_EVENT_KIND, window: config.outbox.window, ackTimeoutMs: config.outbox.ackTimeoutMs });
-        const journal = createDeploymentJournal({ deviceId: config.deviceId, outbox, onEnqueued: () => publisher.flush(), logger });
-        const windows = createInferenceWindowHub(runtime);
-        const late: { reconciler?: Reconciler } = {};
-        const reporter = createStateReporter({
-          deviceId: config.deviceId,
-          agentVersion: AGENT_VERSION,
-          dataDir: config.dataDir,
-          session,
-          reconciler: () => late.reconciler,
-          hardware: () => options.hardware,
-          // What this device will try, in order (the hardware policy minus device-wide forbids); the EP each model really uses is per model.
-          executionProviders: () => (options.hardware ? planExecutionProviders(options.hardware, {}, config.inference.forbidEps).candidates : []),
-          logger,
-        });
-        const fetcher = createMqttChunkFetcher({ session, store, config, logger });
-        const r = createReconciler({
-          config,
-          store,
-          repository,
-          runtime,
-          mqttFetcher: fetcher,
-          httpFetcher: createHttpFetcher({ store, logger, config }),
-          journal,
-          windows,
-          logger,
-          report: () => {
-            reporter.request();
-            api?.setReady?.(lifecycle.state === 'running' && servingEveryActive(store, runtime));
-          },
-        });
-        late.reconciler = r;
-        const commands = createCommandHandler({
-          deviceId: config.deviceId,
-          logger,
-          target: {
-            getState: () => reporter.snapshot(),
-            rollback: (model, reason) => r.rollback(model, reason),
-            reload: async () => {
-              r.trigger();
-              return { triggered: true };
-            },
-            diagnostics: (lines) => ({ logs: log.recent(lines), events: journal.recent(), lifecycle: lifecycle.state, outboxSize: outbox.size(), delivery: fetcher.stats }),
-            setLogLevel: (level) => log.setLevel(level),
-            // Same decoding, datatype conversion and validation as the local API's KServe v2 route.
-            infer: async (model, request, version) => (await kserveInfer({ runtime, model, body: request, ...(version ? { version } : {}) })).header,
-          },
-        });
-
-        session.on('desired', (payload) => {
-          if (!intake || payload.length === 0) return;
-          try {
-            const desired = parsePayload(desiredStateSchema, payload, 'desired state');
-            if (desired.deviceId !== config.deviceId) throw new EdgefleetError('PAYLOAD_INVALID', `desired state names device ${desired.deviceId}`);
-            r.setDesired(desired);
-          } catch (err) {
-            logger.warn({ code: toEdgefleetError(err).code, err: toEdgefleetError(err).message.slice(0, 500) }, 'rejected a desired state');
-          }
-        });
-        session.on('commands', (payload) => {
-          if (!intake) return;
-          void commands.handle(payload).then((result) => {
-            if (result) session.publish('command-results', encodeCommandResult(result)).catch(() => logger.debug('command result not delivered'));
-          });
-        });
-
-        const telemetry = createAgentTelemetry({ config, db, store, outbox, acks, session, windows, logger, isTegra: options.hardware?.jetson !== undefined });
-        parts = { db, store, outbox, repository, runtime, session, reconciler: r, fetcher, windows, commands, reporter, telemetry };
-        windows.start(1000);
-        r.start();
-        session.start();
-        telemetry.start();
-        if (options.api) api = await options.api(agent);
+        const p = await build();
+        parts = p;
+        p.windows.start(1000);
+        p.reconciler.start();
+        p.session.start();
+        p.telemetry.start();
+        if (options.api) {
+          const started = await options.api(agent);
+          api = started;
+          closers.push({ name: 'local API', counts: true, close: (ms) => started.close(ms) });
+        }
+        if (lifecycle.state !== 'starting') throw new EdgefleetError('LIFECYCLE_INVALID_STATE', `stopped while starting (${lifecycle.state})`);
         lifecycle.to('running');
-        api?.setReady?.(servingEveryActive(store, runtime));
+        api?.setReady?.(servingEveryActive(p.store, p.runtime));
         logger.info({ dataDir: config.dataDir, broker: config.broker.url }, 'agent running');
       } catch (err) {
-        lifecycle.to('failed');
         logger.fatal({ err }, 'agent failed to start');
+        if (lifecycle.state === 'starting') lifecycle.to('failed');
         await agent.stop();
+        // A stop() that ran while start was still building missed the parts built after it began.
+        if (closers.length > 0) await shutdown();
         throw err;
       }
     },
-    async stop() {
-      if (lifecycle.state === 'stopped' || lifecycle.state === 'draining') return { drained: true };
+    stop() {
+      if (stopping) return stopping;
+      if (lifecycle.state === 'stopped') return Promise.resolve({ drained: true });
       if (lifecycle.state === 'created') {
         lifecycle.to('stopped');
-        return { drained: true };
+        return Promise.resolve({ drained: true });
       }
       lifecycle.to('draining');
-      intake = false;
-      api?.setReady?.(false);
-      const deadline = Date.now() + config.drainDeadlineMs;
-      const left = (): number => Math.max(100, deadline - Date.now());
-      let drained = true;
-      const p = parts;
-      // Reverse start order: API intake, reconcile work, in-flight events, MQTT, inference, database last.
-      if (api) drained = (await withDeadline(api.close(left()), left())) && drained;
-      if (p) {
-        drained = (await withDeadline(p.reconciler.stop(left()), left())) && drained;
-        await withDeadline(p.telemetry.stop(), Math.min(2000, left()));
-        p.windows.stop();
-        p.reporter.stop();
-        await withDeadline(
-          (async () => {
-            while (p.session.connected && p.outbox.size(DEPLOYMENT_EVENT_KIND) > 0 && Date.now() < deadline - 500) await new Promise((res) => setTimeout(res, 25));
-          })(),
-          Math.min(2000, left()),
-        );
-        await withDeadline(p.session.close(Math.min(2000, left())), Math.min(2500, left()));
-        drained = (await withDeadline(p.runtime.close(left()), left())) && drained;
+      stopping = (async () => {
+        let result = { drained: false };
         try {
-          p.db.close();
+          result = await shutdown();
         } catch (err) {
-          logger.warn({ err }, 'closing the database failed');
+          // shutdown() catches per part; this is the promise stop() makes: it never rejects.
+          logger.error({ err }, 'agent shutdown failed');
         }
-      }
-      lifecycle.to('stopped');
-      logger.info({ drained }, 'agent stopped');
-      return { drained };
+        lifecycle.to('stopped');
+        logger.info(result, 'agent stopped');
+        return result;
+      })();
+      return stopping;
     },
     reportedState: () => agent.parts.reporter.snapshot(),
   };

@@ -79,6 +79,10 @@ find "$root/app/node_modules/.pnpm" -type f \( -name '*.d.ts' -o -name '*.d.mts'
 rm -rf "$root/app/src" "$root/app/tsconfig.json" "$root/app/dist/.tsbuildinfo"
 find "$root/app/node_modules/.pnpm" -path '*/@edgefleet/*/src' -type d -prune -exec rm -rf {} + 2>/dev/null || true
 
+# The inference worker is its own compiled entry, started by file path (new Worker(new URL(...))).
+if [ "$TARGET" = agent ]; then
+  [ -f "$root/app/dist/inference/worker/session-worker.js" ] || die "agent/dist/inference/worker/session-worker.js is missing: run pnpm build first"
+fi
 for dep in "$root"/app/node_modules/.pnpm/@edgefleet+*/node_modules/@edgefleet/*; do
   [ -f "$dep/dist/index.js" ] || die "$dep has no dist/index.js: run pnpm build first"
 done

@@ -5,7 +5,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { agentConfigSchema, deliveryAckSchema, deploymentEventSchema, deviceTopic, encodePayload, parsePayload, type DeliveryAck, type DeploymentEvent } from '@edgefleet/shared';
 import { createOutboxSender, createSessionTransport, createTelemetryOutbox, TELEMETRY_KIND } from '@edgefleet/agent';
-import { createAckReceiver, createMqttSession, createOutboxPublisher } from '../../agent/src/mqtt/index.js';
+import { createInboundDispatcher, createMqttSession } from '../../agent/src/mqtt/index.js';
 import { createDeploymentJournal, DEPLOYMENT_EVENT_KIND } from '../../agent/src/reconcile/index.js';
 import { createSqliteOutbox, createStateStore, openDatabase } from '../../agent/src/store/index.js';
 import { connectDeviceBus, type DeviceBus } from '../../control-plane/src/broker/device-bus.js';
@@ -33,22 +33,26 @@ async function until(what: string, check: () => boolean | Promise<boolean>, time
   }
 }
 
-/** The agent's delivery path as createAgent wires it: session, outbox, ack receiver, event publisher, telemetry sender. */
+/** The agent's delivery path as createAgent wires it: session, outbox, the one sender (events, then telemetry), acks through the inbound dispatcher. */
 function startAgentSide(url: string, deviceId: string, dataDir: string, ackTimeoutMs = 400) {
   const config = agentConfigSchema.parse({ deviceId, dataDir, fleetPublicKey: FLEET_KEY, broker: { url, reconnectMinMs: 100, reconnectMaxMs: 500 }, outbox: { ackTimeoutMs, window: 4 } });
   const db = openDatabase(join(dataDir, 'state.db'));
   const outbox = createSqliteOutbox(db);
   const session = createMqttSession({ config, logger: quiet, agentVersion: 'test' });
-  const acks = createAckReceiver({ session, outbox, logger: quiet });
-  const publisher = createOutboxPublisher({ outbox, session, acks, logger: quiet, kind: DEPLOYMENT_EVENT_KIND, window: config.outbox.window, ackTimeoutMs: config.outbox.ackTimeoutMs });
-  const journal = createDeploymentJournal({ deviceId, outbox, onEnqueued: () => publisher.flush(), logger: quiet });
-  const telemetry = createTelemetryOutbox({ deviceId, db, outbox, counters: createStateStore(db), maxBatches: 1000 });
   const sender = createOutboxSender({
     outbox,
     transport: createSessionTransport(session),
-    kinds: [TELEMETRY_KIND],
-    acks: { source: acks, window: config.outbox.window, ackTimeoutMs: config.outbox.ackTimeoutMs },
+    streams: [
+      { kind: DEPLOYMENT_EVENT_KIND, window: config.outbox.window },
+      { kind: TELEMETRY_KIND, window: config.outbox.window },
+    ],
+    acks: { timeoutMs: config.outbox.ackTimeoutMs },
+    logger: quiet,
   });
+  const ignore = (): void => undefined;
+  createInboundDispatcher({ session, deviceId, logger: quiet, routes: { desired: ignore, command: ignore, invalidCommand: ignore, chunk: ignore, ack: (ack) => sender.handleAck(ack) } });
+  const journal = createDeploymentJournal({ deviceId, outbox, onEnqueued: () => void sender.flush(), logger: quiet });
+  const telemetry = createTelemetryOutbox({ deviceId, db, outbox, counters: createStateStore(db), maxBatches: 1000 });
   session.onConnect(() => void sender.reconnected());
   session.start();
   return {

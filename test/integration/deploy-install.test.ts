@@ -8,6 +8,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, lstatSync, rmSync, readFileSync, readdirSync, readlinkSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { agentBootstrapConfigSchema, generateSigningKeyPair, loadConfig } from '@edgefleet/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ocrModelPath, tmpDataDir, type TmpDir } from '../helpers/index.js';
@@ -161,6 +162,26 @@ describe('deploy/agent/install.sh --root', () => {
   }, 60_000);
 
   // One sequence (it changes the shared root): a re-run first, then an upgrade.
+  it("the bundle's inference worker (a separate compiled entry) starts and runs a real model", () => {
+    const app = join(root, 'opt/edgefleet-agent/current/app');
+    // A file, not --eval: worker threads inherit the parent's execArgv, and --input-type is refused for a file entry.
+    const script = join(work.path, 'worker-check.mjs');
+    writeFileSync(
+      script,
+      `
+      import { createWorkerSessionFactory } from ${JSON.stringify(pathToFileURL(join(app, 'dist/inference/worker-session-factory.js')).href)};
+      const session = await createWorkerSessionFactory().create({ modelPath: process.argv[2], ep: 'cpu', options: {} });
+      const input = session.inputs[0];
+      const out = await session.run([{ name: input.name, datatype: 'FP32', shape: [1, 3, 48, 192], data: new Float32Array(3 * 48 * 192).fill(0.5) }]);
+      await session.release();
+      console.log(JSON.stringify({ dims: out.outputs[0].shape }));
+    `,
+    );
+    const result = spawnSync(process.execPath, [script, ocrModelPath('cls')], { cwd: app, encoding: 'utf8', timeout: 60_000 });
+    expect(result.stderr).toBe('');
+    expect(JSON.parse(result.stdout)).toEqual({ dims: [1, 2] });
+  }, 60_000);
+
   it('is idempotent with the same bundle, then upgrades to a new release keeping config, data and the previous release', () => {
     const before = snapshot(root);
     const result = install(root, '--bundle', tarball, '--provision', provision);

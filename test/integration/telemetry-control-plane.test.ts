@@ -74,7 +74,7 @@ describe('telemetry plugin in the control plane', () => {
     let now = t0;
     const scheduler = createManualScheduler();
     const inference = createInferenceAccumulator();
-    const sender = createOutboxSender({ outbox, transport: createMqttClientTransport(client, id), kinds: [TELEMETRY_KIND] });
+    const sender = createOutboxSender({ outbox, transport: createMqttClientTransport(client, id), streams: [{ kind: TELEMETRY_KIND, window: 100 }] });
     const collector = createTelemetryCollector({
       schedule: '*/30 * * * * *',
       scheduler,

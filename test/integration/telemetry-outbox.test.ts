@@ -90,7 +90,7 @@ function openAgent(dir: string, deviceId: string, client: MqttClient, clock: { n
   const db = openDatabase(join(dir, 'state.db'));
   const outbox = createSqliteOutbox(db);
   const telemetryOutbox = createTelemetryOutbox({ deviceId, db, outbox, counters: createStateStore(db), maxBatches });
-  const sender = createOutboxSender({ outbox, transport: createMqttClientTransport(client, deviceId), kinds: [TELEMETRY_KIND], batchLimit: 50, clock, publishTimeoutMs: 5_000 });
+  const sender = createOutboxSender({ outbox, transport: createMqttClientTransport(client, deviceId), streams: [{ kind: TELEMETRY_KIND, window: 50 }], clock, publishTimeoutMs: 5_000 });
   const scheduler = createManualScheduler();
   const inference = createInferenceAccumulator();
   let n = 0;

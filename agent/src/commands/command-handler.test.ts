@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { EdgefleetError } from '@edgefleet/shared';
+import { EdgefleetError, type CommandResult } from '@edgefleet/shared';
+import { createInboundDispatcher, type MessageHandler } from '../mqtt/index.js';
 import { createCommandHandler, type CommandTarget } from './command-handler.js';
 
 const calls: string[] = [];
@@ -16,8 +17,29 @@ const target: CommandTarget = {
   setLogLevel: (level) => void calls.push(`level ${level}`),
   infer: async () => ({ outputs: [] }),
 };
-const handler = createCommandHandler({ deviceId: 'd1', target, logger: pino({ level: 'silent' }) });
-const send = (v: unknown) => handler.handle(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)));
+const quiet = pino({ level: 'silent' });
+const handler = createCommandHandler({ deviceId: 'd1', target, logger: quiet });
+
+/** A raw payload as the agent receives it: parsed by the inbound dispatcher, answered by the handler. */
+const inbound = new Map<string, MessageHandler>();
+let answered: Promise<CommandResult> | undefined;
+createInboundDispatcher({
+  session: { on: (channel, h) => void inbound.set(channel, h) },
+  deviceId: 'd1',
+  logger: quiet,
+  routes: {
+    desired: () => undefined,
+    command: (cmd) => void (answered = handler.handle(cmd)),
+    invalidCommand: (rejected) => void (answered = Promise.resolve(handler.reject(rejected))),
+    chunk: () => undefined,
+    ack: () => undefined,
+  },
+});
+async function send(v: unknown): Promise<CommandResult | undefined> {
+  answered = undefined;
+  inbound.get('commands')!(Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)), 'commands');
+  return answered;
+}
 
 describe('command handler', () => {
   it.each([
@@ -34,6 +56,11 @@ describe('command handler', () => {
   ])('%j → %j', async (cmd, want) => {
     const r = await send(cmd);
     expect(r).toMatchObject({ id: cmd.id, deviceId: 'd1', ...want });
+  });
+
+  it('names the invalid fields in the error an invalid command is answered with', async () => {
+    const r = await send({ id: '11', type: 'rollback', model: 7 });
+    expect(r?.error?.message).toMatch(/^invalid command: .*model/);
   });
 
   it.each([['{"broken'], [[1, 2]], [{ type: 'ping' }], [{ id: 42, type: 'ping' }], ['null']])('cannot answer %j (no usable id) and does not throw', async (payload) => {

@@ -1,12 +1,9 @@
 import type { Logger } from 'pino';
 import {
   EdgefleetError,
-  commandRequestSchema,
   commandResultSchema,
   encodePayload,
-  formatIssues,
   toEdgefleetError,
-  MAX_JSON_PAYLOAD_BYTES,
   type CommandRequest,
   type CommandResult,
   type KserveInferRequest,
@@ -23,24 +20,16 @@ export interface CommandTarget {
 }
 
 export interface CommandHandler {
-  /** Handles one raw payload; resolves with the result to publish (undefined when there is no id to answer to). */
-  handle(payload: Buffer): Promise<CommandResult | undefined>;
-  readonly counts: { ok: number; failed: number; invalid: number; unanswerable: number; expired: number };
-}
-
-/** Pulls a usable correlation id out of a payload that failed validation, so the error still reaches the caller. */
-function salvageId(raw: unknown): { id?: string; type?: string } {
-  if (typeof raw !== 'object' || raw === null) return {};
-  const { id, type } = raw as { id?: unknown; type?: unknown };
-  return {
-    ...(typeof id === 'string' && id.length >= 1 && id.length <= 128 ? { id } : {}),
-    ...(typeof type === 'string' && type.length <= 64 ? { type } : {}),
-  };
+  /** Runs one command (parsed by the inbound dispatcher); resolves with the result to publish, never rejects. */
+  handle(cmd: CommandRequest): Promise<CommandResult>;
+  /** The error result owed for a command that failed validation but named an id. */
+  reject(rejected: { id: string; type?: string; error: EdgefleetError }): CommandResult;
+  readonly counts: { ok: number; failed: number; invalid: number; expired: number };
 }
 
 export function createCommandHandler({ deviceId, target, logger }: { deviceId: string; target: CommandTarget; logger: Logger }): CommandHandler {
   const log = logger.child({ part: 'commands' });
-  const counts = { ok: 0, failed: 0, invalid: 0, unanswerable: 0, expired: 0 };
+  const counts = { ok: 0, failed: 0, invalid: 0, expired: 0 };
   const result = (id: string, type: string | undefined, body: { ok: true; result: unknown } | { ok: false; error: EdgefleetError }): CommandResult =>
     commandResultSchema.parse({
       id,
@@ -73,35 +62,11 @@ export function createCommandHandler({ deviceId, target, logger }: { deviceId: s
 
   return {
     counts,
-    async handle(payload) {
-      if (payload.length > MAX_JSON_PAYLOAD_BYTES) {
-        counts.unanswerable++;
-        log.warn({ bytes: payload.length }, 'dropped an oversized command');
-        return undefined;
-      }
-      let raw: unknown;
-      try {
-        raw = JSON.parse(payload.toString('utf8'));
-      } catch {
-        counts.unanswerable++;
-        log.warn({ bytes: payload.length }, 'dropped a command that is not JSON (no id to answer)');
-        return undefined;
-      }
-      const parsed = commandRequestSchema.safeParse(raw);
-      if (!parsed.success) {
-        const { id, type } = salvageId(raw);
-        const known = parsed.error.issues.some((i) => i.path.length === 1 && i.path[0] === 'type');
-        const error = new EdgefleetError(known ? 'COMMAND_UNKNOWN' : 'PAYLOAD_INVALID', `invalid command: ${formatIssues(parsed.error.issues).slice(0, 1000)}`);
-        if (!id) {
-          counts.unanswerable++;
-          log.warn({ err: error.message }, 'dropped an invalid command without an id');
-          return undefined;
-        }
-        counts.invalid++;
-        log.warn({ id, err: error.message }, 'answered an invalid command with an error');
-        return result(id, type, { ok: false, error });
-      }
-      const cmd = parsed.data;
+    reject({ id, type, error }) {
+      counts.invalid++;
+      return result(id, type, { ok: false, error });
+    },
+    async handle(cmd) {
       if (cmd.expiresAt && Date.parse(cmd.expiresAt) < Date.now()) {
         counts.expired++;
         return result(cmd.id, cmd.type, { ok: false, error: new EdgefleetError('COMMAND_TIMEOUT', `command expired at ${cmd.expiresAt}`) });

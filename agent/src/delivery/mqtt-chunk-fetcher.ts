@@ -5,10 +5,10 @@ import type { Logger } from 'pino';
 import {
   EdgefleetError,
   artifactChunkRequestSchema,
-  decodeArtifactChunk,
   encodePayload,
   isErrorCode,
   type AgentConfig,
+  type ArtifactChunk,
 } from '@edgefleet/shared';
 import type { MqttSession } from '../mqtt/session.js';
 import type { StateStore } from '../store/state-store.js';
@@ -26,6 +26,10 @@ interface Pending {
 
 export interface MqttChunkFetcher extends ArtifactFetcher {
   readonly stats: { requests: number; replies: number; ignoredReplies: number; timeouts: number };
+  /** A reply on `artifact-chunks`, decoded by the inbound dispatcher. */
+  handleChunk(chunk: ArtifactChunk): void;
+  /** A reply the dispatcher could not decode: counted among the ignored ones. */
+  countUndecodable(): void;
 }
 
 /** Attempts per chunk while connected; a broker outage does not use them up. */
@@ -52,21 +56,13 @@ function abortable(ms: number, signal: AbortSignal): Promise<void> {
  * the staging file. A chunk is recorded done in SQLite only after its bytes are fdatasync'ed, so a
  * restart (or SIGKILL) resumes with exactly the chunks that are missing.
  */
-export function createMqttChunkFetcher({ session, store, config, logger }: { session: MqttSession; store: StateStore; config: Readonly<AgentConfig>; logger: Logger }): MqttChunkFetcher {
+export function createMqttChunkFetcher({ session, store, config, logger }: { session: Pick<MqttSession, 'connected' | 'publish'>; store: StateStore; config: Readonly<AgentConfig>; logger: Logger }): MqttChunkFetcher {
   const log = logger.child({ part: 'delivery' });
   const { chunkBytes, window, chunkTimeoutMs } = config.delivery;
   const pending = new Map<string, Pending>();
   const stats = { requests: 0, replies: 0, ignoredReplies: 0, timeouts: 0 };
 
-  session.on('artifact-chunks', (payload) => {
-    let chunk;
-    try {
-      chunk = decodeArtifactChunk(payload);
-    } catch (err) {
-      stats.ignoredReplies++;
-      log.warn({ err: (err as Error).message }, 'dropped an undecodable artifact chunk');
-      return;
-    }
+  function handleChunk(chunk: ArtifactChunk): void {
     const { header, data } = chunk;
     const p = pending.get(header.requestId);
     // Unknown ids are replies to requests we gave up on, or queued for a previous run of the agent.
@@ -90,7 +86,7 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
       return;
     }
     p.resolve(data);
-  });
+  }
 
   async function waitConnected(signal: AbortSignal): Promise<void> {
     while (!session.connected) await abortable(100, signal);
@@ -201,6 +197,8 @@ export function createMqttChunkFetcher({ session, store, config, logger }: { ses
 
   return {
     stats,
+    handleChunk,
+    countUndecodable: () => void stats.ignoredReplies++,
     async fetch(req) {
       try {
         await fetchInto(req);

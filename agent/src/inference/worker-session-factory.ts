@@ -4,27 +4,15 @@ import { EdgefleetError, type ErrorCode, type ExecutionProvider, type TensorSpec
 import { KSERVE_TO_ORT, kserveFromOrt, isKserveDatatype } from './datatypes.js';
 import type { Tensor } from './runtime-port.js';
 import type { ModelSession, SessionFactory, SessionRunResult, SessionSpec } from './session-port.js';
-import { WORKER_SOURCE } from './worker-source.js';
+import type { MainToWorker, SessionWorkerData, WireSpec, WireTensor, WorkerToMain } from './worker/protocol.js';
 
-interface WireTensor {
-  name: string;
-  type: string;
-  dims: number[];
-  data: unknown;
-}
-
-type WorkerMessage =
-  | { type: 'ready'; inputs: WireSpec[]; outputs: WireSpec[] }
-  | { type: 'failed'; message: string }
-  | { type: 'result'; id: number; outputs: WireTensor[]; computeMs: number; givenBack: ArrayBuffer[] }
-  | { type: 'error'; id: number; message: string; givenBack: ArrayBuffer[] }
-  | { type: 'released' };
-
-interface WireSpec {
-  name: string;
-  type: string;
-  shape: (number | string)[];
-}
+/**
+ * The worker's compiled file beside this module (dist/inference/worker/session-worker.js). Run from
+ * source (vitest), this module is a .ts file and so is the worker's: the test runner registers a
+ * TypeScript loader that worker threads inherit (test/setup/ts-worker-loader.mjs), so tests run the
+ * current source, never a dist/ that lags it.
+ */
+export const SESSION_WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './worker/session-worker.ts' : './worker/session-worker.js', import.meta.url);
 
 /** Sorts onnxruntime's create() failures into stable codes: the message is all it gives us. */
 export function classifyCreateError(ep: ExecutionProvider, message: string): ErrorCode {
@@ -64,21 +52,24 @@ function givenUpBuffers(inputs: readonly Tensor[]): ArrayBuffer[] {
 export interface WorkerSessionFactoryOptions {
   /** Absolute path or specifier of onnxruntime-node. @default resolved from this package */
   ortPath?: string;
+  /** The worker's entry (a bundle that moves it). @default SESSION_WORKER_URL */
+  workerUrl?: URL;
 }
 
 /** The real SessionFactory: one worker_thread per session, so session.run never blocks the event loop. */
 export function createWorkerSessionFactory(options: WorkerSessionFactoryOptions = {}): SessionFactory {
   const ortPath = options.ortPath ?? createRequire(import.meta.url).resolve('onnxruntime-node');
+  const workerUrl = options.workerUrl ?? SESSION_WORKER_URL;
   return {
-    create: (spec, signal) => startWorkerSession(ortPath, spec, signal),
+    create: (spec, signal) => startWorkerSession(workerUrl, ortPath, spec, signal),
   };
 }
 
-async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: AbortSignal): Promise<ModelSession> {
+async function startWorkerSession(workerUrl: URL, ortPath: string, spec: SessionSpec, signal?: AbortSignal): Promise<ModelSession> {
   if (signal?.aborted) throw new EdgefleetError('EP_UNAVAILABLE', `${spec.ep}: start aborted`, { cause: signal.reason });
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { ortPath, modelPath: spec.modelPath, ep: spec.ep, options: spec.options },
+  const workerData: SessionWorkerData = { ortPath, modelPath: spec.modelPath, ep: spec.ep, options: spec.options as Record<string, unknown> };
+  const worker = new Worker(workerUrl, {
+    workerData,
     // onnxruntime's own threads do the work; the worker's JS heap only holds tensors in transit.
     stderr: false,
   });
@@ -99,7 +90,7 @@ async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: A
       void worker.terminate();
     };
     signal?.addEventListener('abort', onAbort, { once: true });
-    worker.on('message', (msg: WorkerMessage) => {
+    worker.on('message', (msg: WorkerToMain) => {
       switch (msg.type) {
         case 'ready':
           signal?.removeEventListener('abort', onAbort);
@@ -156,7 +147,8 @@ async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: A
       return new Promise<SessionRunResult>((resolve, reject) => {
         pending.set(id, { resolve, reject });
         try {
-          worker.postMessage({ type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}), ...(moved.length > 0 ? { giveBack: moved } : {}) }, moved);
+          const msg: MainToWorker = { type: 'run', id, feeds, ...(outputNames ? { outputs: outputNames } : {}), ...(moved.length > 0 ? { giveBack: moved } : {}) };
+          worker.postMessage(msg, moved);
         } catch (error) {
           // e.g. a buffer already moved away by an earlier run: no message went out, so no reply comes.
           pending.delete(id);
@@ -168,7 +160,7 @@ async function startWorkerSession(ortPath: string, spec: SessionSpec, signal?: A
       releasing ??= (async () => {
         if (dead) return;
         const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-        worker.postMessage({ type: 'release' });
+        worker.postMessage({ type: 'release' } satisfies MainToWorker);
         // A wedged native release must not hold shutdown forever.
         const timer = setTimeout(() => void worker.terminate(), 5000);
         await exited;

@@ -2,8 +2,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentConfigSchema, deliveryAckSchema, encodePayload, LATENCY_BUCKETS_MS, parsePayload, telemetryBatchSchema, type InferenceWindow } from '@edgefleet/shared';
-import { createAckReceiver, type MessageHandler } from '../mqtt/index.js';
+import { agentConfigSchema, LATENCY_BUCKETS_MS, parsePayload, telemetryBatchSchema, type InferenceWindow } from '@edgefleet/shared';
+import { createOutboxSender, createSessionTransport } from '../mqtt/index.js';
 import { createInferenceWindowHub } from '../reconcile/index.js';
 import { createSqliteOutbox, createStateStore, openDatabase } from '../store/index.js';
 import { createAgentTelemetry } from './agent-telemetry.js';
@@ -16,7 +16,7 @@ afterEach(() => {
 });
 
 describe('agent telemetry wiring', () => {
-  it('takes windows from the hub, sends batches over the session on connect, keeps them until acked and leaves deployment events alone', async () => {
+  it('takes windows from the hub, writes one batch per cycle and flushes the sender, which keeps it until acked', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'edgefleet-agent-telemetry-'));
     dirs.push(dir);
     const config = agentConfigSchema.parse({
@@ -35,24 +35,19 @@ describe('agent telemetry wiring', () => {
         return taken;
       },
     });
-    const connectListeners: (() => void)[] = [];
     const published: { channel: string; payload: Buffer }[] = [];
     const session = {
       connected: false,
-      onConnect: (l: () => void) => void connectListeners.push(l),
       publish: async (channel: string, payload: Buffer) => void published.push({ channel, payload }),
     };
-    const inbound = new Map<string, MessageHandler>();
-    const quiet = { warn: () => undefined, debug: () => undefined };
-    const acks = createAckReceiver({ session: { on: (channel, handler) => void inbound.set(channel, handler) }, outbox, logger: quiet });
+    const sender = createOutboxSender({ outbox, transport: createSessionTransport(session), streams: [{ kind: 'telemetry', window: 8 }], acks: { timeoutMs: 60_000 } });
     const scheduler = createManualScheduler();
     const telemetry = createAgentTelemetry({
       config,
       db,
       store: createStateStore(db),
       outbox,
-      acks,
-      session,
+      sender,
       windows: hub,
       logger: { warn: () => undefined, debug: () => undefined } as never,
       metrics: createFakeMetricsSource({ cpu: 5 }),
@@ -70,15 +65,14 @@ describe('agent telemetry wiring', () => {
     await scheduler.fire();
     expect(published).toEqual([]);
     session.connected = true;
-    for (const l of connectListeners) l();
-    await telemetry.sender.flush();
+    await sender.reconnected();
     expect(published.map((p) => p.channel)).toEqual(['telemetry']);
     const batch = parsePayload(telemetryBatchSchema, published[0]!.payload);
     expect(batch.inference).toHaveLength(1);
     expect(batch.inference[0]!.requests).toBe(9);
     // PUBACK alone keeps the batch; the control plane's ack removes it.
     expect(telemetry.outbox.pending()).toBe(1);
-    inbound.get('acks')!(encodePayload(deliveryAckSchema, { channel: 'telemetry', seqs: [batch.seq] }), 'acks');
+    sender.handleAck({ channel: 'telemetry', seqs: [batch.seq] });
     expect(telemetry.outbox.pending()).toBe(0);
     expect(outbox.size('deployment-event')).toBe(1);
     await telemetry.stop();

@@ -1,6 +1,6 @@
 import type { InferenceWindow, TelemetryBatch } from '@edgefleet/shared';
 import type { MetricsSource } from './metrics-source.js';
-import type { Clock, OutboxSender } from './outbox-sender.js';
+import type { Clock, OutboxSender } from '../mqtt/index.js';
 import type { Scheduler, ScheduledJob } from './scheduler.js';
 import type { SelfMetrics } from './self-metrics.js';
 import type { TelemetryOutbox } from './telemetry-outbox.js';
@@ -28,7 +28,7 @@ export interface TelemetryCollectorOptions {
   self?: SelfMetrics;
   outbox: TelemetryOutbox;
   /** Flushed after each cycle; absent = store only (a caller flushes). */
-  sender?: OutboxSender;
+  sender?: Pick<OutboxSender, 'flush'>;
   clock?: Clock;
   onError?: (err: unknown, during: 'collect' | 'flush') => void;
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePayload, telemetryBatchSchema, type DeviceSample } from '@edgefleet/shared';
 import { createSqliteOutbox, createStateStore, openDatabase } from '../store/index.js';
-import { createOutboxSender, type OutboxTransport } from './outbox-sender.js';
+import { createOutboxSender, type OutboxStream, type OutboxTransport } from '../mqtt/index.js';
 import { createTelemetryOutbox, TELEMETRY_KIND } from './telemetry-outbox.js';
 
 const dirs: string[] = [];
@@ -96,11 +96,13 @@ describe('telemetry outbox (real SQLite file)', () => {
   });
 });
 
-describe('outbox sender', () => {
+const EVENTS: OutboxStream = { kind: 'deployment-event', window: 100 };
+
+describe('outbox sender over the shared outbox (PUBACK deletes)', () => {
   it('sends events before telemetry, deletes only what was acknowledged, keeps the rest while the link is down', async () => {
     const { db, outbox, telemetry } = open(tmp(), 100);
     const publisher = recordingPublisher();
-    const sender = createOutboxSender({ outbox, transport: publisher, batchLimit: 4 });
+    const sender = createOutboxSender({ outbox, transport: publisher, streams: [EVENTS, { kind: TELEMETRY_KIND, window: 4 }] });
     for (let i = 0; i < 6; i++) telemetry.enqueue({ samples: samples(1, i), inference: [] }, new Date(i));
     outbox.enqueue('deployment-event', 'events', (seq) => Buffer.from(JSON.stringify({ seq })));
     publisher.up = false;
@@ -130,7 +132,7 @@ describe('outbox sender', () => {
           published.push(payload);
         },
       },
-      batchLimit: 1,
+      streams: [{ kind: TELEMETRY_KIND, window: 1 }],
     });
     telemetry.enqueue({ samples: samples(1, 0), inference: [] }, new Date(0));
     expect(await sender.flush()).toEqual({ sent: 0, deferredByBudget: 0, failed: 1 });
@@ -147,7 +149,7 @@ describe('outbox sender', () => {
     const one = telemetry.enqueue({ samples: samples(1, 0), inference: [] }, new Date(0));
     const size = Buffer.byteLength(JSON.stringify(one));
     for (let i = 1; i < 10; i++) telemetry.enqueue({ samples: samples(1, i), inference: [] }, new Date(i));
-    const sender = createOutboxSender({ outbox, transport: publisher, clock: { now: () => now }, budgetBytesPerHour: size * 3 + 1 });
+    const sender = createOutboxSender({ outbox, transport: publisher, clock: { now: () => now }, streams: [EVENTS, { kind: TELEMETRY_KIND, window: 100, budgetBytesPerHour: size * 3 + 1 }] });
     const first = await sender.flush();
     expect(first.sent).toBe(3);
     expect(first.deferredByBudget).toBe(7);
@@ -156,16 +158,16 @@ describe('outbox sender', () => {
     expect(outbox.size('deployment-event')).toBe(0);
     now += 3_600_001;
     expect((await sender.flush()).sent).toBe(3);
-    expect(sender.bytesInLastHour()).toBeLessThanOrEqual(size * 3 + 1);
+    expect(sender.bytesInLastHour(TELEMETRY_KIND)).toBeLessThanOrEqual(size * 3 + 1);
     db.close();
   });
 
-  it('with kinds: [telemetry] leaves deployment events to their own publisher', async () => {
+  it('with only a telemetry stream leaves deployment events in the outbox', async () => {
     const { db, outbox, telemetry } = open(tmp(), 100);
     const publisher = recordingPublisher();
     outbox.enqueue('deployment-event', 'events', (seq) => Buffer.from(JSON.stringify({ seq })));
     telemetry.enqueue({ samples: samples(1, 0), inference: [] }, new Date(0));
-    const sender = createOutboxSender({ outbox, transport: publisher, kinds: [TELEMETRY_KIND] });
+    const sender = createOutboxSender({ outbox, transport: publisher, streams: [{ kind: TELEMETRY_KIND, window: 100 }] });
     expect((await sender.flush()).sent).toBe(1);
     expect(publisher.published.map((p) => p.topic)).toEqual(['telemetry']);
     expect(outbox.size('deployment-event')).toBe(1);

@@ -121,7 +121,7 @@ export const agentConfigSchema = z
         schedule: z.string().default('*/30 * * * * *'),
         /** Outbox cap in batches; beyond it the oldest low-priority batches are dropped (and counted). */
         outboxMaxBatches: z.number().int().positive().default(10_000),
-        /** Batches published per flush. */
+        /** Telemetry batches published at once, and so at most this many unacknowledged (`outbox.window` caps it too). */
         flushBatchLimit: z.number().int().positive().default(100),
         /** Optional byte budget per hour for metered links; 0 = unlimited. */
         budgetBytesPerHour: z.number().int().nonnegative().default(0),

@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { deviceTopic, type DevicePublishChannel } from '@edgefleet/shared';
-import type { MqttSession } from '../mqtt/index.js';
 import type { OutboxTransport } from './outbox-sender.js';
+import type { MqttSession } from './session.js';
 
 /** The agent's MQTT session (agent/src/mqtt) as the sender's transport. */
 export function createSessionTransport(session: Pick<MqttSession, 'connected' | 'publish'>): OutboxTransport {

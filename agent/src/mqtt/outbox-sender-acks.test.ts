@@ -3,10 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parsePayload, telemetryBatchSchema } from '@edgefleet/shared';
-import type { AckSource, DeliveredAck } from '../mqtt/index.js';
 import { createSqliteOutbox, createStateStore, openDatabase, type Outbox } from '../store/index.js';
-import { createOutboxSender, type OutboxTransport } from './outbox-sender.js';
-import { createTelemetryOutbox, TELEMETRY_KIND } from './telemetry-outbox.js';
+import { createTelemetryOutbox, TELEMETRY_KIND } from '../telemetry/telemetry-outbox.js';
+import { createOutboxSender, type OutboxSender, type OutboxTransport } from './outbox-sender.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -22,18 +21,19 @@ function open(maxBatches: number) {
   return { db, outbox, telemetry };
 }
 
-/** Acks as createAckReceiver delivers them: removed from the outbox first, then announced. */
-function ackSource(outbox: Outbox): AckSource & { ack(seqs: number[]): number[] } {
-  const listeners = new Set<(a: DeliveredAck) => void>();
+/** The control plane's acks on the telemetry channel, as the inbound dispatcher hands them to the sender. */
+function ackSource(outbox: Outbox) {
+  let sender: OutboxSender | undefined;
   return {
-    onAck(l) {
-      listeners.add(l);
-      return () => listeners.delete(l);
+    attach(s: OutboxSender) {
+      sender = s;
+      return s;
     },
-    ack(seqs) {
-      const removed = outbox.removeAcked('telemetry', seqs);
-      if (removed.length) for (const l of listeners) l({ channel: 'telemetry', seqs: removed });
-      return removed;
+    /** Returns the seqs the outbox still held (and now removed). */
+    ack(seqs: number[]): number[] {
+      const held = seqs.filter((seq) => outbox.peek(1_000_000, TELEMETRY_KIND).some((e) => e.seq === seq));
+      sender!.handleAck({ channel: 'telemetry', seqs });
+      return held;
     },
   };
 }
@@ -55,7 +55,7 @@ describe('outbox sender with end-to-end acks', () => {
     const seqs = Array.from({ length: 5 }, (_, i) => telemetry.enqueue(sample(i), new Date(i)).seq);
     const acks = ackSource(outbox);
     const t = transport();
-    const sender = createOutboxSender({ outbox, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 2, ackTimeoutMs: 60_000 } });
+    const sender = acks.attach(createOutboxSender({ outbox, transport: t, streams: [{ kind: TELEMETRY_KIND, window: 2 }], acks: { timeoutMs: 60_000 } }));
     expect(await sender.flush()).toEqual({ sent: 2, deferredByBudget: 0, failed: 0 });
     expect(t.seqs).toEqual(seqs.slice(0, 2));
     expect(telemetry.pending()).toBe(5);
@@ -78,7 +78,7 @@ describe('outbox sender with end-to-end acks', () => {
     const seq = telemetry.enqueue(sample(0), new Date(0)).seq;
     const acks = ackSource(outbox);
     const t = transport();
-    const sender = createOutboxSender({ outbox, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 4, ackTimeoutMs: 100 } });
+    const sender = acks.attach(createOutboxSender({ outbox, transport: t, streams: [{ kind: TELEMETRY_KIND, window: 4 }], acks: { timeoutMs: 100 } }));
     await sender.flush();
     const deadline = Date.now() + 5000;
     while (t.seqs.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
@@ -97,7 +97,7 @@ describe('outbox sender with end-to-end acks', () => {
     const { db, outbox, telemetry } = open(3);
     const acks = ackSource(outbox);
     const t = transport();
-    const sender = createOutboxSender({ outbox, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 8, ackTimeoutMs: 60_000 } });
+    const sender = acks.attach(createOutboxSender({ outbox, transport: t, streams: [{ kind: TELEMETRY_KIND, window: 8 }], acks: { timeoutMs: 60_000 } }));
     const first = telemetry.enqueue(sample(0), new Date(0)).seq;
     await sender.flush();
     expect(t.seqs).toEqual([first]);
@@ -125,7 +125,7 @@ describe('outbox sender with end-to-end acks, store errors', () => {
     };
     const acks = ackSource(outbox);
     const t = transport();
-    const sender = createOutboxSender({ outbox: flaky, transport: t, kinds: [TELEMETRY_KIND], acks: { source: acks, window: 1, ackTimeoutMs: 60_000 } });
+    const sender = acks.attach(createOutboxSender({ outbox: flaky, transport: t, streams: [{ kind: TELEMETRY_KIND, window: 1 }], acks: { timeoutMs: 60_000 } }));
     await sender.flush();
     const unhandled: unknown[] = [];
     const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
