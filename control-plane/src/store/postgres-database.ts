@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { EdgefleetError } from '@edgefleet/shared';
 import type { SqlDatabase, SqlValue } from './sql-database.js';
+import { createUnitOfWork } from './unit-of-work.js';
 
 /** `?` → `$1, $2, …` (our statements never put `?` inside string literals). */
 function numbered(sql: string): string {
@@ -12,21 +13,68 @@ function fail(what: string, cause: unknown): never {
   throw new EdgefleetError('STORE_FAILED', `postgres ${what} failed: ${(cause as Error).message}`, { cause });
 }
 
-type Queryable = pg.Pool | pg.PoolClient;
+/**
+ * PostgreSQL behind the same port, for fleets that outgrow one SQLite file. A transaction is one
+ * pooled client from BEGIN to COMMIT; statements from inside its async context (unit-of-work.ts)
+ * go to that client, all others to the pool, so concurrent transactions are PostgreSQL's to
+ * isolate (READ COMMITTED; repositories lock the rows they read-modify-write).
+ */
+export async function createPostgresDatabase(url: string): Promise<SqlDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  try {
+    await pool.query('SELECT 1');
+  } catch (cause) {
+    await pool.end().catch(() => undefined);
+    fail(`connect to ${url.replace(/\/\/[^@]*@/, '//***@')}`, cause);
+  }
 
-function adapter(q: Queryable, pool: pg.Pool, inTx: boolean): SqlDatabase {
+  const uow = createUnitOfWork<pg.PoolClient>({
+    async begin() {
+      const client = await pool.connect().catch((cause: unknown) => fail('connect', cause));
+      try {
+        await client.query('BEGIN');
+      } catch (cause) {
+        client.release(cause as Error);
+        fail('begin', cause);
+      }
+      return client;
+    },
+    async end(client, outcome) {
+      if (outcome === 'committed') {
+        try {
+          await client.query('COMMIT');
+          client.release();
+          return;
+        } catch (cause) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          client.release();
+          fail('commit', cause);
+        }
+      }
+      try {
+        await client.query('ROLLBACK');
+        client.release();
+      } catch (cause) {
+        // A client that cannot roll back is broken: the pool discards it instead of reusing it.
+        client.release(cause as Error);
+      }
+    },
+  });
+
   const query = async (sql: string, params: readonly SqlValue[] = []): Promise<pg.QueryResult> => {
     try {
-      return await q.query(numbered(sql), params as unknown[]);
+      return await (uow.current() ?? pool).query(numbered(sql), params as unknown[]);
     } catch (cause) {
       return fail('query', cause);
     }
   };
-  const self: SqlDatabase = {
+
+  const api: SqlDatabase = {
     dialect: 'postgres',
     async exec(sql) {
       try {
-        await q.query(sql);
+        // No parameters: the simple protocol, which takes several statements at once.
+        await (uow.current() ?? pool).query(sql);
       } catch (cause) {
         fail('exec', cause);
       }
@@ -40,36 +88,12 @@ function adapter(q: Queryable, pool: pg.Pool, inTx: boolean): SqlDatabase {
     async get<T>(sql: string, params?: readonly SqlValue[]) {
       return (await query(sql, params)).rows[0] as T | undefined;
     },
-    async transaction<T>(fn: (tx: SqlDatabase) => Promise<T>): Promise<T> {
-      if (inTx) return await fn(self);
-      const client = await pool.connect().catch((cause: unknown) => fail('connect', cause));
-      try {
-        await client.query('BEGIN');
-        const value = await fn(adapter(client, pool, true));
-        await client.query('COMMIT');
-        return value;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+    transaction: (fn) => uow.transaction(() => fn(api)),
+    inTransaction: () => uow.current() !== undefined,
+    afterTransaction: (fn) => uow.afterTransaction(fn),
     async close() {
-      if (!inTx) await pool.end();
+      await pool.end();
     },
   };
-  return self;
-}
-
-/** PostgreSQL behind the same port, for fleets that outgrow one SQLite file. */
-export async function createPostgresDatabase(url: string): Promise<SqlDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  try {
-    await pool.query('SELECT 1');
-  } catch (cause) {
-    await pool.end().catch(() => undefined);
-    fail(`connect to ${url.replace(/\/\/[^@]*@/, '//***@')}`, cause);
-  }
-  return adapter(pool, pool, false);
+  return api;
 }
