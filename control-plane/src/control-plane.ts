@@ -23,6 +23,7 @@ import { createCommandSender, type CommandInput, type CommandSender } from './de
 import { createDesiredStatePublisher, type DesiredStatePublisher } from './devices/desired-state-publisher.js';
 import { startPresenceTracker } from './devices/presence-tracker.js';
 import type { ControlPlanePlugin, PluginHandle } from './plugin.js';
+import { createPluginServices, type PluginServices } from './plugin-services.js';
 import { createDeviceRegistry, type DeviceRegistry } from './registry/device-registry.js';
 import { createModelRegistry, type ModelRegistry } from './registry/model-registry.js';
 import { createStore, type Store } from './store/store.js';
@@ -45,6 +46,8 @@ export interface ControlPlaneContext {
   readonly api: ApiServer;
   readonly metrics: ControlPlaneMetrics;
   readonly fleetPublicKeyPem: string;
+  /** What plugins publish for each other (plugin-services.ts). */
+  readonly services: PluginServices;
   sendCommand(deviceId: string, command: CommandInput, options?: { timeoutMs?: number }): Promise<CommandResult>;
 }
 
@@ -85,7 +88,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
   const clock = options.clock ?? systemClock;
   let state: ControlPlaneState = 'created';
   // Filled in by start(); accessors throw before that so misuse is loud.
-  type Parts = { -readonly [K in keyof Omit<ControlPlaneContext, 'config' | 'logger' | 'clock' | 'sendCommand'>]?: ControlPlaneContext[K] } & { commands?: CommandSender };
+  type Parts = { -readonly [K in keyof Omit<ControlPlaneContext, 'config' | 'logger' | 'clock' | 'services' | 'sendCommand'>]?: ControlPlaneContext[K] } & { commands?: CommandSender };
   const parts: Parts = {};
   const urls: { http: string; mqtt: string; mqttTls?: string | undefined } = { http: '', mqtt: '' };
   const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
@@ -101,6 +104,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     config,
     logger,
     clock,
+    services: createPluginServices(),
     get store() { return need('store'); },
     get bus() { return need('bus'); },
     get devices() { return need('devices'); },
