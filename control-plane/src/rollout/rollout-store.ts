@@ -4,6 +4,7 @@
  * Portable SQL over the store's SqlDatabase port: runs on SQLite and PostgreSQL.
  */
 import {
+  EdgefleetError,
   createRolloutRequestSchema,
   deviceRolloutStateSchema,
   desiredModelSchema,
@@ -84,7 +85,8 @@ export const ROLLOUT_MIGRATIONS: readonly string[] = [
   `CREATE TABLE rollout_sequences (
      name TEXT PRIMARY KEY,
      value BIGINT NOT NULL
-   )`,
+   );
+   INSERT INTO rollout_sequences (name, value) SELECT 'events', COALESCE(MAX(seq), 0) FROM rollout_events`,
 ];
 
 export interface RolloutRow {
@@ -313,11 +315,9 @@ export function createRolloutStore(db: SqlDatabase) {
     /** Appends with the next sequence number, taken and used in one transaction. */
     async appendEvent(rolloutId: string, at: number, type: string, data: Record<string, unknown>): Promise<RolloutEvent> {
       return await db.transaction(async (tx) => {
-        // The first append seeds the counter from the events already stored (databases from before the counter).
-        const row = await tx.get<{ value: number | string }>(
-          `INSERT INTO rollout_sequences (name, value) VALUES ('events', (SELECT COALESCE(MAX(seq), 0) + 1 FROM rollout_events))
-           ON CONFLICT (name) DO UPDATE SET value = rollout_sequences.value + 1 RETURNING value`,
-        );
+        // The migration seeded the counter from the events already stored.
+        const row = await tx.get<{ value: number | string }>("UPDATE rollout_sequences SET value = value + 1 WHERE name = 'events' RETURNING value");
+        if (!row) throw new EdgefleetError('STORE_FAILED', 'the rollout event counter is missing (rollout migration 2 not applied?)');
         const seq = Number(row?.value);
         await tx.run('INSERT INTO rollout_events (seq, rollout_id, at, type, data) VALUES (?, ?, ?, ?, ?)', [seq, rolloutId, at, type, JSON.stringify(data)]);
         return { id: seq, rolloutId, at: new Date(at).toISOString(), type, data };
