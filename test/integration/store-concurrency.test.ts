@@ -107,6 +107,23 @@ for (const driver of drivers) describeNeeding(driver.needs, `store concurrency o
     expect(await ids()).toEqual(['outside']);
   });
 
+  it('nested transactions join the outer one, and its rollback takes theirs back', async () => {
+    const outcomes: string[] = [];
+    await expect(
+      store.transaction(async () => {
+        await store.sql.run("INSERT INTO uow_probe (id) VALUES ('outer')");
+        await store.sql.transaction(async () => {
+          await store.sql.run("INSERT INTO uow_probe (id) VALUES ('inner')");
+          store.sql.afterTransaction((outcome) => outcomes.push(outcome));
+        });
+        expect(await ids()).toEqual(['inner', 'outer']);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect(await ids()).toEqual([]);
+    expect(outcomes).toEqual(['rolled-back']);
+  });
+
   it('repositories join the transaction of the calling context (audit entry and device roll back together)', async () => {
     const actor = `uow-${driver.name}-${Date.now()}`;
     await expect(
