@@ -9,7 +9,7 @@
  *   await cp.stop();
  */
 export { createControlPlane, readAdminToken, type ControlPlane, type ControlPlaneContext, type ControlPlaneState, type CreateControlPlaneOptions } from './control-plane.js';
-export type { ControlPlanePlugin, PluginHandle } from './plugin.js';
+export type { ControlPlanePlugin, PluginContext, PluginHandle, PluginStore } from './plugin.js';
 export { ROLLOUT_COHORTS, TELEMETRY_SERVICE, createPluginServices, serviceKey, type PluginServices, type RolloutCohorts, type ServiceKey } from './plugin-services.js';
 export { builtinPlugins, builtinCliExtensions } from './plugins.js';
 export { systemClock, type Clock } from './clock.js';

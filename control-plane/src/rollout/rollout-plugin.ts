@@ -5,16 +5,16 @@
  * it fails with CONFIG_INVALID), or from `health` (tests). It publishes ROLLOUT_COHORTS, which
  * the telemetry plugin's `?rolloutId=` queries use; nobody else reads the rollout tables.
  */
-import type { ControlPlaneContext } from '../control-plane.js';
-import type { ControlPlanePlugin } from '../plugin.js';
+import type { ControlPlanePlugin, PluginContext } from '../plugin.js';
 import { ROLLOUT_COHORTS, TELEMETRY_SERVICE } from '../plugin-services.js';
 import type { CohortHealthSource } from '../telemetry/cohort-health.js';
 import { createSseStreams, rolloutRoutes } from './routes.js';
 import { createRolloutService, type RolloutService } from './rollout-service.js';
+import { ROLLOUT_MIGRATIONS } from './rollout-store.js';
 import { rolloutPortsFrom } from './wire.js';
 
 export interface RolloutPluginOptions {
-  health?: (ctx: ControlPlaneContext) => CohortHealthSource;
+  health?: (ctx: PluginContext) => CohortHealthSource;
   /** @default 1000 */
   tickIntervalMs?: number;
   /** Called with the running service (tests and the benchmark reach the engine through it). */
@@ -27,8 +27,8 @@ export function rolloutPlugin(options: RolloutPluginOptions = {}): ControlPlaneP
     async start(ctx) {
       const health = options.health?.(ctx) ?? ctx.services.need(TELEMETRY_SERVICE, 'rollouts');
       const service = await createRolloutService({
-        sql: ctx.store.sql,
-        migrate: (ns, steps) => ctx.store.migrate(ns, steps),
+        sql: await ctx.store.tables('rollout', ROLLOUT_MIGRATIONS),
+        migrate: async (namespace, steps) => void (await ctx.store.tables(namespace, steps)),
         ports: rolloutPortsFrom({ store: ctx.store, bus: ctx.bus, desired: ctx.desired, models: ctx.models, health, clock: ctx.clock }),
         tickIntervalMs: options.tickIntervalMs ?? 1000,
         onError: (err) => ctx.logger.error({ err }, 'rollout reconcile failed'),

@@ -15,7 +15,7 @@ import type { FleetDevice, ModelRequirements, RolloutPorts } from './ports.js';
 export const REQUIREMENT_METADATA = { requiredEps: 'edgefleet.required_eps', minMemoryBytes: 'edgefleet.min_memory_bytes' } as const;
 
 export interface RealRolloutDeps {
-  store: Store;
+  store: Pick<Store, 'devices' | 'models' | 'audit'>;
   bus: DeviceBus;
   desired: DesiredStatePublisher;
   models: ModelRegistry;

@@ -35,6 +35,8 @@ export interface Store {
   readonly desired: DesiredStateRepository;
   transaction<T>(fn: (store: Store) => Promise<T>): Promise<T>;
   migrate(namespace: string, steps: readonly string[]): Promise<void>;
+  /** A plugin's tables: applies its namespace's migrations and returns the database its repository module uses. */
+  tables(namespace: string, steps: readonly string[]): Promise<SqlDatabase>;
   close(): Promise<void>;
 }
 
@@ -57,6 +59,10 @@ export async function createStoreFromDatabase(sql: SqlDatabase): Promise<Store> 
     desired: createDesiredStateRepository(sql),
     transaction: (fn) => sql.transaction(() => fn(store)),
     migrate: (namespace, steps) => migrate(sql, namespace, steps),
+    async tables(namespace, steps) {
+      await migrate(sql, namespace, steps);
+      return sql;
+    },
     close: () => sql.close(),
   };
   return store;

@@ -2,6 +2,7 @@ import { EdgefleetError } from '@edgefleet/shared';
 import type { ControlPlanePlugin } from '../plugin.js';
 import { ROLLOUT_COHORTS, TELEMETRY_SERVICE } from '../plugin-services.js';
 import type { CohortHealthSource } from './cohort-health.js';
+import { TELEMETRY_MIGRATIONS } from './migrations.js';
 import { telemetryRoutes, type DeviceResolver } from './telemetry-routes.js';
 import { createTelemetryService, type TelemetryService, type TelemetryServiceOptions } from './telemetry-service.js';
 
@@ -23,9 +24,11 @@ export function telemetryPlugin(options: TelemetryPluginOptions = {}): ControlPl
   return {
     name: 'telemetry',
     async start(ctx) {
+      const sql = await ctx.store.tables('telemetry', TELEMETRY_MIGRATIONS);
       const telemetry = createTelemetryService({
         ...options,
-        store: ctx.store,
+        // Migrated above; the service's own migrate (for callers without a control plane) is then a no-op.
+        store: { sql, migrate: async (namespace, steps) => void (await ctx.store.tables(namespace, steps)) },
         bus: ctx.bus,
         registry: ctx.metrics.registry,
         logger: ctx.logger,
