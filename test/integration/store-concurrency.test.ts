@@ -137,6 +137,19 @@ for (const driver of drivers) describeNeeding(driver.needs, `store concurrency o
     expect(await store.devices.get(`${actor}-dev`)).toBeUndefined();
   });
 
+  if (driver.name === 'postgres') {
+    it('a transaction whose connection dies fails with STORE_FAILED, and the store keeps working', async () => {
+      await expect(
+        store.transaction(async () => {
+          await store.sql.run("INSERT INTO uow_probe (id) VALUES ('lost')");
+          await store.sql.get('SELECT pg_terminate_backend(pg_backend_pid())');
+        }),
+      ).rejects.toMatchObject({ code: 'STORE_FAILED' });
+      await store.sql.run("INSERT INTO uow_probe (id) VALUES ('after')");
+      expect(await ids()).toEqual(['after']);
+    });
+  }
+
   it('32 concurrent event appends get 32 distinct, consecutive sequence numbers', async () => {
     const rollouts = createRolloutStore(store.sql);
     const before = (await rollouts.eventsAfter(0, undefined, 10_000)).length;

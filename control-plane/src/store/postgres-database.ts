@@ -28,42 +28,63 @@ export async function createPostgresDatabase(url: string): Promise<SqlDatabase> 
     fail(`connect to ${url.replace(/\/\/[^@]*@/, '//***@')}`, cause);
   }
 
-  const uow = createUnitOfWork<pg.PoolClient>({
+  // A checked-out client has no pool listener, and an unheard 'error' (the server ending a session
+  // that sat idle inside a transaction, a dropped connection) would end the process: it is heard
+  // here, reaches the caller through its next statement or COMMIT, and the client is discarded.
+  interface Held {
+    client: pg.PoolClient;
+    broken?: Error;
+    onError: (err: Error) => void;
+  }
+  const giveBack = (held: Held): void => {
+    held.client.removeListener('error', held.onError);
+    held.client.release(held.broken);
+  };
+  const uow = createUnitOfWork<Held>({
     async begin() {
       const client = await pool.connect().catch((cause: unknown) => fail('connect', cause));
+      const held: Held = {
+        client,
+        onError: (err) => {
+          held.broken = err;
+        },
+      };
+      client.on('error', held.onError);
       try {
         await client.query('BEGIN');
       } catch (cause) {
-        client.release(cause as Error);
+        held.broken ??= cause as Error;
+        giveBack(held);
         fail('begin', cause);
       }
-      return client;
+      return held;
     },
-    async end(client, outcome) {
-      if (outcome === 'committed') {
-        try {
-          await client.query('COMMIT');
-          client.release();
-          return;
-        } catch (cause) {
-          await client.query('ROLLBACK').catch(() => undefined);
-          client.release();
-          fail('commit', cause);
-        }
-      }
+    async end(held, outcome) {
       try {
-        await client.query('ROLLBACK');
-        client.release();
-      } catch (cause) {
-        // A client that cannot roll back is broken: the pool discards it instead of reusing it.
-        client.release(cause as Error);
+        if (outcome === 'committed') {
+          try {
+            await held.client.query('COMMIT');
+            return;
+          } catch (cause) {
+            await held.client.query('ROLLBACK').catch(() => undefined);
+            fail('commit', cause);
+          }
+        }
+        try {
+          await held.client.query('ROLLBACK');
+        } catch (cause) {
+          // A client that cannot roll back is broken: the pool discards it instead of reusing it.
+          held.broken ??= cause as Error;
+        }
+      } finally {
+        giveBack(held);
       }
     },
   });
 
   const query = async (sql: string, params: readonly SqlValue[] = []): Promise<pg.QueryResult> => {
     try {
-      return await (uow.current() ?? pool).query(numbered(sql), params as unknown[]);
+      return await (uow.current()?.client ?? pool).query(numbered(sql), params as unknown[]);
     } catch (cause) {
       return fail('query', cause);
     }
@@ -74,7 +95,7 @@ export async function createPostgresDatabase(url: string): Promise<SqlDatabase> 
     async exec(sql) {
       try {
         // No parameters: the simple protocol, which takes several statements at once.
-        await (uow.current() ?? pool).query(sql);
+        await (uow.current()?.client ?? pool).query(sql);
       } catch (cause) {
         fail('exec', cause);
       }
