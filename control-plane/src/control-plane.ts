@@ -26,6 +26,7 @@ import { startPresenceTracker } from './devices/presence-tracker.js';
 import { createLease, createSoloLease, isLeaseLost, type Lease } from './lease/lease.js';
 import { LEASE_MIGRATIONS, createPostgresLeaseStore } from './lease/postgres-lease-store.js';
 import type { ControlPlanePlugin, PluginHandle } from './plugin.js';
+import { createPluginServices, type PluginServices } from './plugin-services.js';
 import { createDeviceRegistry, type DeviceRegistry } from './registry/device-registry.js';
 import { createModelRegistry, type ModelRegistry } from './registry/model-registry.js';
 import { createStore, type Store } from './store/store.js';
@@ -54,6 +55,8 @@ export interface ControlPlaneContext {
   readonly api: ApiServer;
   readonly metrics: ControlPlaneMetrics;
   readonly fleetPublicKeyPem: string;
+  /** What plugins publish for each other (plugin-services.ts). */
+  readonly services: PluginServices;
   sendCommand(deviceId: string, command: CommandInput, options?: { timeoutMs?: number }): Promise<CommandResult>;
 }
 
@@ -94,7 +97,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
   const clock = options.clock ?? systemClock;
   let state: ControlPlaneState = 'created';
   // Filled in by start(); accessors throw before that so misuse is loud.
-  type Parts = { -readonly [K in keyof Omit<ControlPlaneContext, 'config' | 'logger' | 'clock' | 'sendCommand'>]?: ControlPlaneContext[K] } & { commands?: CommandSender };
+  type Parts = { -readonly [K in keyof Omit<ControlPlaneContext, 'config' | 'logger' | 'clock' | 'services' | 'sendCommand'>]?: ControlPlaneContext[K] } & { commands?: CommandSender };
   const parts: Parts = {};
   const urls: { http: string; mqtt: string; mqttTls?: string | undefined } = { http: '', mqtt: '' };
   const cleanups: { name: string; fn: () => Promise<void> | void }[] = [];
@@ -110,6 +113,7 @@ export function createControlPlane(options: CreateControlPlaneOptions): ControlP
     config,
     logger,
     clock,
+    services: createPluginServices(),
     get store() { return need('store'); },
     get lease() { return need('lease'); },
     get bus() { return need('bus'); },

@@ -9,16 +9,17 @@
  *   await cp.stop();
  */
 export { createControlPlane, readAdminToken, type ControlPlane, type ControlPlaneContext, type ControlPlaneState, type CreateControlPlaneOptions } from './control-plane.js';
-export type { ControlPlanePlugin, PluginHandle } from './plugin.js';
+export type { ControlPlanePlugin, PluginContext, PluginHandle, PluginStore } from './plugin.js';
+export { ROLLOUT_COHORTS, TELEMETRY_SERVICE, createPluginServices, serviceKey, type PluginServices, type RolloutCohorts, type ServiceKey } from './plugin-services.js';
 export { builtinPlugins, builtinCliExtensions } from './plugins.js';
 export { systemClock, type Clock } from './clock.js';
 export type { Store, StoreOptions } from './store/store.js';
-export { createStore, createStoreFromDatabase } from './store/store.js';
-export type { SqlDatabase, SqlValue } from './store/sql-database.js';
+export { createStore, createStoreFromDatabase, openSqlDatabase } from './store/store.js';
+export type { SqlDatabase, SqlValue, TransactionOutcome } from './store/sql-database.js';
 export { createSqliteDatabase } from './store/sqlite-database.js';
 export type { DeviceBus, DeviceMessage, DeviceMessageHandler, DeviceChannelPayloads, DeviceHandlerOptions } from './broker/device-bus.js';
 export { CONTROL_PLANE_USERNAME, TOKEN_USERNAME, createBrokerAuth, type BrokerAuth, type BrokerPrincipal } from './broker/broker-auth.js';
-export type { DesiredStatePublisher } from './devices/desired-state-publisher.js';
+export { createDesiredStatePublisher, type DesiredStatePublisher } from './devices/desired-state-publisher.js';
 export type { CommandSender, CommandInput } from './devices/command-sender.js';
 export type { DeviceRegistry } from './registry/device-registry.js';
 export type { ModelRegistry, PushModelInput } from './registry/model-registry.js';

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneConfigSchema, type CreateRolloutRequest, type RolloutView } from '@edgefleet/shared';
-import { createControlPlane, rolloutPlugin, type ControlPlane, type RolloutService } from '@edgefleet/control-plane';
+import { createControlPlane, rolloutPlugin, telemetryPlugin, type ControlPlane, type RolloutService } from '@edgefleet/control-plane';
 import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { freePort, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { addModel, nonFiniteModel } from '../helpers/onnx-models.js';
@@ -35,7 +35,7 @@ describe('rollouts with real agents', () => {
       logLevel: 'warn',
     });
     mkdirSync(config.dataDir, { recursive: true });
-    cp = createControlPlane({ config, plugins: [rolloutPlugin({ tickIntervalMs: 200, onStarted: (s) => (rollouts = s) })] });
+    cp = createControlPlane({ config, plugins: [telemetryPlugin(), rolloutPlugin({ tickIntervalMs: 200, onStarted: (s) => (rollouts = s) })] });
     await cp.start();
     await cp.models.push({ name: 'adder', version: '1.0.0', content: Readable.from([addModel({ addend: 1 })]), pushedBy: 'e2e' });
     await cp.models.push({ name: 'adder', version: '2.0.0', content: Readable.from([addModel({ addend: 2 })]), pushedBy: 'e2e' });

@@ -23,9 +23,9 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { controlPlaneConfigSchema } from '@edgefleet/shared';
-import { createControlPlane, rolloutPlugin } from '@edgefleet/control-plane';
+import { createControlPlane, rolloutPlugin, telemetryPlugin } from '@edgefleet/control-plane';
 const [config, setup] = [JSON.parse(process.env.CP_CONFIG), process.env.CP_SETUP ? JSON.parse(process.env.CP_SETUP) : undefined];
-const cp = createControlPlane({ config: controlPlaneConfigSchema.parse(config), plugins: [rolloutPlugin({ tickIntervalMs: 200 })] });
+const cp = createControlPlane({ config: controlPlaneConfigSchema.parse(config), plugins: [telemetryPlugin(), rolloutPlugin({ tickIntervalMs: 200 })] });
 await cp.start();
 if (setup) {
   for (const [version, file] of setup.models) await cp.models.push({ name: 'adder', version, content: Readable.from([Buffer.from(file, 'base64')]), pushedBy: 'e2e' });

@@ -8,7 +8,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { rolloutEventSchema, rolloutViewSchema, type RolloutView } from '@edgefleet/shared';
-import { rolloutPlugin } from '@edgefleet/control-plane';
+import { rolloutPlugin, telemetryPlugin } from '@edgefleet/control-plane';
 import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
 import { startControlPlane, type TestControlPlane } from '../helpers/control-plane.js';
 import { freePort, tmpDataDir, type TmpDir } from '../helpers/index.js';
@@ -36,7 +36,7 @@ describeNeeding(['mosquitto'], 'broker SIGKILLed mid-rollout', () => {
     dir = await tmpDataDir('fault-broker-');
     port = await freePort();
     broker = await startMosquitto(dir.path, port);
-    h = await startControlPlane({ dataDir: join(dir.path, 'cp'), config: { mqtt: { url: broker.url, sharedSubscriptions: false } }, plugins: [rolloutPlugin({ tickIntervalMs: 200 })] });
+    h = await startControlPlane({ dataDir: join(dir.path, 'cp'), config: { mqtt: { url: broker.url, sharedSubscriptions: false } }, plugins: [telemetryPlugin(), rolloutPlugin({ tickIntervalMs: 200 })] });
     h.cp.bus.on('events', (m) => {
       const seqs = received.get(m.deviceId) ?? new Map<number, number>();
       seqs.set(m.payload.seq, (seqs.get(m.payload.seq) ?? 0) + 1);

@@ -301,4 +301,20 @@ describe('rollout engine', () => {
     await expect(ops.view('nope')).rejects.toMatchObject({ code: 'ROLLOUT_NOT_FOUND' });
     expect(await ops.list()).toEqual([]);
   });
+
+  it('a plan that fails before the rollout starts leaves nothing behind, and the next pass plans it once', async () => {
+    const harness = await setup(5);
+    // A crash between the wave inserts and the state change, at the database.
+    await harness.sql.exec("CREATE TRIGGER crash_on_start BEFORE UPDATE OF state ON rollouts WHEN NEW.state = 'running' BEGIN SELECT RAISE(ABORT, 'crash before the rollout starts'); END");
+    const created = await harness.service.operations.create({ model: 'det', version: '2', target: { kind: 'all' as const }, strategy }, 'alice');
+    await expect(harness.service.engine.tick()).rejects.toThrow(/crash before the rollout starts/);
+    const count = async (table: string): Promise<number> => Number((await harness.sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} WHERE rollout_id = ?`, [created.id]))!.n);
+    expect([await count('rollout_waves'), await count('rollout_devices')]).toEqual([0, 0]);
+    expect((await harness.service.operations.view(created.id, false)).state).toBe('scheduled');
+
+    await harness.sql.exec('DROP TRIGGER crash_on_start');
+    await harness.settle();
+    expect((await harness.service.operations.view(created.id, false)).state).toBe('running');
+    expect([await count('rollout_waves'), await count('rollout_devices')]).toEqual([3, 5]);
+  });
 });

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneConfigSchema, createRolloutRequestSchema, LATENCY_BUCKETS_MS, cohortHealthResponseSchema, telemetrySamplesResponseSchema, type InferenceWindow } from '@edgefleet/shared';
-import { createControlPlane, readAdminToken, type ControlPlane } from '@edgefleet/control-plane';
+import { createControlPlane, createRolloutStore, readAdminToken, rolloutPlugin, telemetryPlugin, type ControlPlane } from '@edgefleet/control-plane';
 import {
   createFakeMetricsSource,
   createInferenceAccumulator,
@@ -16,8 +16,6 @@ import {
   TELEMETRY_KIND,
 } from '@edgefleet/agent';
 import { createStateStore, openDatabase } from '../../agent/src/store/index.js';
-import { createRolloutStore, ROLLOUT_MIGRATIONS } from '../../control-plane/src/rollout/rollout-store.js';
-import { telemetryPlugin } from '../../control-plane/src/telemetry/index.js';
 import { freePort, tmpDataDir, type TmpDir } from '../helpers/index.js';
 
 /**
@@ -40,7 +38,8 @@ describe('telemetry plugin in the control plane', () => {
       logLevel: 'warn',
     });
     mkdirSync(config.dataDir, { recursive: true });
-    cp = createControlPlane({ config, plugins: [telemetryPlugin({ flushIntervalMs: 20 })] });
+    // The rollout plugin answers `?rolloutId=` through the cohorts service it publishes; its engine idles here.
+    cp = createControlPlane({ config, plugins: [telemetryPlugin({ flushIntervalMs: 20 }), rolloutPlugin({ tickIntervalMs: 3_600_000 })] });
     await cp.start();
     token = await readAdminToken(config.dataDir);
   });
@@ -118,13 +117,13 @@ describe('telemetry plugin in the control plane', () => {
     expect(health.body).toMatchObject({ requests: 400, failures: 20, failureRate: 0.05, devicesReporting: 1, devices: 1, latencySamples: 400 });
     expect(health.body.p95LatencyMs).toBeCloseTo(48.5, 6);
 
-    // A rollout cohort: without rollout tables the rollout is unknown; with the engine's rows, its wave's devices.
+    // A rollout cohort, from the rollout plugin: an unknown rollout is 404; a known one gives its wave's devices.
     const unknown = await get<{ code: string }>(`/api/v1/telemetry/cohort-health?model=cls&version=1.0.0&rolloutId=r-1&from=${t0}`);
     expect([unknown.status, unknown.body.code]).toEqual([404, 'ROLLOUT_NOT_FOUND']);
-    await cp.store.migrate('rollout', ROLLOUT_MIGRATIONS);
+    // Fixture rows for a finished rollout (the engine leaves finished ones alone).
     const rollouts = createRolloutStore(cp.store.sql);
     const spec = createRolloutRequestSchema.parse({ model: 'cls', version: '1.0.0', target: { kind: 'all' } });
-    await rollouts.insertRollout({ id: 'r-1', model: 'cls', version: '1.0.0', state: 'running', spec, createdBy: 'test', createdAt: t0, startAt: t0, updatedAt: t0 });
+    await rollouts.insertRollout({ id: 'r-1', model: 'cls', version: '1.0.0', state: 'succeeded', spec, createdBy: 'test', createdAt: t0, startAt: t0, updatedAt: t0 });
     for (const [wave, deviceId] of [[0, 'cam-berlin-1'], [1, 'cam-paris-1']] as const) {
       await rollouts.insertDevice({ rolloutId: 'r-1', deviceId, wave, state: 'baking', notifyCount: 1, enteredAt: t0, updatedAt: t0 });
     }

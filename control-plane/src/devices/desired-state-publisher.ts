@@ -10,8 +10,13 @@ import type { Store } from '../store/store.js';
  * republishAll) always receives the newest generation.
  */
 export interface DesiredStatePublisher {
-  /** Replaces the device's model set. Throws DEVICE_NOT_FOUND for an unknown device. */
-  setDeviceModels(deviceId: string, models: readonly DesiredModel[]): Promise<DesiredState>;
+  /**
+   * Replaces the device's model set. Throws DEVICE_NOT_FOUND for an unknown device. With
+   * `expectedGeneration` it is a compare-and-set: STORE_CONFLICT, nothing written or published,
+   * when the stored generation is another one (0: none stored) — the caller decides again on the
+   * fresh state (read-modify-write callers such as the rollout engine).
+   */
+  setDeviceModels(deviceId: string, models: readonly DesiredModel[], options?: { expectedGeneration?: number }): Promise<DesiredState>;
   /** Changes one model entry (add/replace by name, or remove with `undefined`), keeping the others. */
   updateDeviceModel(deviceId: string, name: string, model: DesiredModel | undefined): Promise<DesiredState>;
   get(deviceId: string): Promise<DesiredState | undefined>;
@@ -45,15 +50,19 @@ export function createDesiredStatePublisher({ store, bus, clock, logger }: { sto
     }
   };
 
-  const change = (deviceId: string, build: (previous: readonly DesiredModel[]) => DesiredModel[]): Promise<DesiredState> =>
+  const stateOf = (deviceId: string, generation: number, models: DesiredModel[]): DesiredState => ({ deviceId, generation, issuedAt: clock.now().toISOString(), models });
+
+  const change = (deviceId: string, build: (previous: readonly DesiredModel[]) => DesiredModel[], expectedGeneration?: number): Promise<DesiredState> =>
     serialise(deviceId, async () => {
       if (!(await store.devices.get(deviceId))) throw new EdgefleetError('DEVICE_NOT_FOUND', `no device with id ${deviceId}`);
-      const state = await store.desired.next(deviceId, (previous, generation) => ({
-        deviceId,
-        generation,
-        issuedAt: clock.now().toISOString(),
-        models: build(previous?.models ?? []),
-      }));
+      let state: DesiredState | undefined;
+      if (expectedGeneration === undefined) {
+        state = await store.desired.next(deviceId, (previous, generation) => stateOf(deviceId, generation, build(previous?.models ?? [])));
+      } else {
+        // The caller built the models from what it read at expectedGeneration; build ignores `previous`.
+        state = await store.desired.compareAndSet(deviceId, expectedGeneration, (generation) => stateOf(deviceId, generation, build([])));
+        if (!state) throw new EdgefleetError('STORE_CONFLICT', `the desired state of ${deviceId} changed since generation ${expectedGeneration}`, { details: { deviceId, expectedGeneration } });
+      }
       await publish(state);
       logger.info({ deviceId, generation: state.generation, models: state.models.map((m) => `${m.name}@${m.version}`) }, 'desired state published');
       for (const listener of listeners) listener(state);
@@ -61,7 +70,7 @@ export function createDesiredStatePublisher({ store, bus, clock, logger }: { sto
     });
 
   return {
-    setDeviceModels: (deviceId, models) => change(deviceId, () => [...models]),
+    setDeviceModels: (deviceId, models, options = {}) => change(deviceId, () => [...models], options.expectedGeneration),
     updateDeviceModel: (deviceId, name, model) =>
       change(deviceId, (previous) => {
         const others = previous.filter((m) => m.name !== name);

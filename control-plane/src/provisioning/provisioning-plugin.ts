@@ -19,11 +19,11 @@ export function provisioningPlugin(options: ProvisioningPluginOptions = {}): Con
   return {
     name: 'provisioning',
     async start(ctx) {
-      await ctx.store.migrate('provisioning', PROVISIONING_MIGRATIONS);
+      const tables = await ctx.store.tables('provisioning', PROVISIONING_MIGRATIONS);
       const settings = ctx.config.provisioning;
       const service = createProvisioningService({
         store: ctx.store,
-        provisioning: createProvisioningStore(ctx.store.sql),
+        provisioning: createProvisioningStore(tables),
         devices: ctx.devices,
         clock: ctx.clock,
         logger: ctx.logger.child({ component: 'provisioning' }),

@@ -18,9 +18,9 @@ let service: ProvisioningService;
 beforeEach(async () => {
   now = Date.parse('2026-12-03T10:00:00Z');
   store = await createStoreFromDatabase(createSqliteDatabase(':memory:'));
-  await store.migrate('provisioning', PROVISIONING_MIGRATIONS);
+  const tables = await store.tables('provisioning', PROVISIONING_MIGRATIONS);
   devices = createDeviceRegistry({ store, clock, fleetPublicKeyPem: generateDeviceKeyPair().publicKeyPem, brokerUrl: () => 'mqtt://cp.example:1883' });
-  service = createProvisioningService({ store, provisioning: createProvisioningStore(store.sql), devices, clock, logger: pino({ level: 'silent' }) });
+  service = createProvisioningService({ store, provisioning: createProvisioningStore(tables), devices, clock, logger: pino({ level: 'silent' }) });
 });
 afterEach(async () => store.close());
 

@@ -19,7 +19,7 @@ import type { Logger } from 'pino';
 import { generateSecret, hashToken } from '../auth/secrets.js';
 import type { Clock } from '../clock.js';
 import { NO_SECRET, type DeviceRegistry } from '../registry/device-registry.js';
-import type { Store } from '../store/store.js';
+import type { PluginStore } from '../plugin.js';
 import type { PendingEnrolmentRow, ProvisioningKeyRow, ProvisioningStore } from './provisioning-store.js';
 
 export const PROVISIONING_KEY_PREFIX = 'efp_';
@@ -64,7 +64,7 @@ function publicKeyRecord(k: ProvisioningKeyRow, nowMs: number): ProvisioningKey 
 const publicPending = ({ publicKey: _key, fingerprint, ...rest }: PendingEnrolmentRow): PendingEnrolment => ({ ...rest, keyFingerprint: fingerprint });
 
 export function createProvisioningService(deps: {
-  store: Store;
+  store: PluginStore;
   provisioning: ProvisioningStore;
   devices: DeviceRegistry;
   clock: Clock;
@@ -94,7 +94,7 @@ export function createProvisioningService(deps: {
   /** Creates the device and its key in one transaction; a use of the key is taken in it too unless already taken (pending). */
   async function admit(p: { deviceId: string; publicKey: string; fingerprint: string; key: ProvisioningKeyRow; tags: DeviceTags; useTaken: boolean }): Promise<void> {
     const at = clock.now().toISOString();
-    await store.sql.transaction(async () => {
+    await store.transaction(async () => {
       if (!p.useTaken && !(await provisioning.takeUse(p.key.id))) {
         throw new EdgefleetError('PROVISIONING_KEY_EXHAUSTED', `provisioning key ${p.key.id} has enrolled its ${p.key.maxUses} devices`);
       }

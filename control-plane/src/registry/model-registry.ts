@@ -115,7 +115,8 @@ export function createModelRegistry(deps: {
         inspection,
         golden: input.goldenSha256 ? { sha256: input.goldenSha256, size: (await artifacts.size(input.goldenSha256))! } : undefined,
       };
-      await store.sql.transaction(async () => {
+      // One unit of work on both drivers: the repositories below join it through the async context.
+      await store.transaction(async () => {
         if (!(await store.models.insert(record))) throw new EdgefleetError('MODEL_VERSION_EXISTS', `${name}@${version} is already registered`);
         // A label names one version per model: moving it here takes it off the others.
         if (labels.length) {

@@ -12,11 +12,11 @@ export function variantsPlugin(options: { onStarted?: (variants: VariantRegistry
   return {
     name: 'variants',
     async start(ctx) {
-      await ctx.store.migrate('variants', VARIANT_MIGRATIONS);
+      const tables = await ctx.store.tables('variants', VARIANT_MIGRATIONS);
       // The fleet key exists by now (the core loaded or made it); variants are signed with it too.
       const keys = await loadOrCreateFleetKey(ctx.config.dataDir, ctx.logger);
       const variants = createVariantRegistry({
-        store: createVariantStore(ctx.store.sql),
+        store: createVariantStore(tables),
         models: ctx.models,
         artifacts: ctx.artifacts,
         clock: ctx.clock,

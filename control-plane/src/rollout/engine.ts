@@ -10,7 +10,7 @@ import { createSoloLease, isLeaseLost, type SingletonGate } from '../lease/lease
 import { deadlineFor, transitionOnEvent, type DeviceTransition } from './device-state.js';
 import { notifyDevice, revertDevice } from './device-actions.js';
 import { evaluateGates, type GateVerdict } from './gates.js';
-import { matchesTarget, planWaves } from './planner.js';
+import { matchesTarget, planWaves, type WavePlan } from './planner.js';
 import { incompatibility } from './compatibility.js';
 import type { RolloutPorts } from './ports.js';
 import type { DeviceRow, RolloutRow, RolloutStore, WaveRow } from './rollout-store.js';
@@ -89,7 +89,10 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
     if (deciding) lease.assertHeld();
     const stamp = deciding ? lease.stamp() : undefined;
     const event = await store.appendEvent(rolloutId, ports.clock.now(), type, stamp ? { ...data, lease: stamp } : data);
-    for (const l of listeners) l(event);
+    // Inside a unit of work (planning, a fenced step) listeners hear of the event only once it is committed.
+    store.db.afterTransaction((outcome) => {
+      if (outcome === 'committed') for (const l of listeners) l(event);
+    });
   }
 
   async function audit(actor: string, action: string, subject: string, details?: Record<string, unknown>): Promise<void> {
@@ -150,6 +153,16 @@ export function createRolloutEngine(options: RolloutEngineOptions) {
   async function startRollout(r: RolloutRow, now: number): Promise<void> {
     const [devices, requirements] = await Promise.all([ports.devices.listDevices(), ports.models.requirements(r.model, r.version)]);
     const plan = planWaves(r.spec.target, r.spec.strategy.waves, devices, requirements);
+    // One unit of work (issue 16): a crash or error between the first wave insert and the state
+    // change leaves no half plan behind (which made every later re-plan fail on the primary key).
+    await store.transaction(async () => {
+      // Someone else planned it meanwhile (an operator abort, another replica): nothing to do.
+      if (!(await store.claimScheduled(r.id, now))) return;
+      await writePlan(r, plan, now);
+    });
+  }
+
+  async function writePlan(r: RolloutRow, plan: WavePlan, now: number): Promise<void> {
     for (const [index, ids] of plan.waves.entries()) {
       await store.insertWave({ rolloutId: r.id, index, state: 'pending' });
       for (const deviceId of ids) await store.insertDevice({ rolloutId: r.id, deviceId, wave: index, state: 'pending', notifyCount: 0, enteredAt: now, updatedAt: now });

@@ -16,4 +16,5 @@ export * from './routes.js';
 export * from './rollout-plugin.js';
 export * from './rollout-cli.js';
 export * from './wire.js';
+export * from './device-actions.js';
 export * from './rollout-wait.js';

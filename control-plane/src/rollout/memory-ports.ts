@@ -3,7 +3,7 @@
  * the simulated fleet of the benchmark. They keep the contract of the real ones: generations rise by
  * one per set, events are delivered asynchronously, cohort health answers for exactly the devices asked.
  */
-import type { DeploymentEvent, DesiredModel, ReportedState } from '@edgefleet/shared';
+import { EdgefleetError, type DeploymentEvent, type DesiredModel, type ReportedState } from '@edgefleet/shared';
 import type { RolloutAuditEntry, RolloutAuditLog, RolloutClock, CohortHealth, CohortHealthQuery, CohortHealthSource, DeploymentEventSource, DesiredStatePort, DeviceDirectory, FleetDevice, ModelCatalog, ModelRequirements } from './ports.js';
 
 export interface ManualClock extends RolloutClock {
@@ -53,8 +53,12 @@ export function memoryDesiredState(onSet?: (record: PublishRecord) => void): Des
     states,
     published,
     getDesiredModels: async (id) => states.get(id) ?? { generation: 0, models: [] },
-    async setDeviceModels(id, models) {
-      const generation = (states.get(id)?.generation ?? 0) + 1;
+    async setDeviceModels(id, models, expectedGeneration) {
+      const current = states.get(id)?.generation ?? 0;
+      if (expectedGeneration !== undefined && expectedGeneration !== current) {
+        throw new EdgefleetError('STORE_CONFLICT', `desired state of ${id} is at generation ${current}, not ${expectedGeneration}`);
+      }
+      const generation = current + 1;
       states.set(id, { generation, models });
       const record = { deviceId: id, generation, models };
       published.push(record);

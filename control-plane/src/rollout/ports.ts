@@ -44,10 +44,12 @@ export interface ModelCatalog {
 /**
  * Desired-state publishing. Each set bumps the device's generation and publishes it retained;
  * `getDesiredModels` reads the last desired state, which makes notifying idempotent across restarts.
+ * With `expectedGeneration` the set is a compare-and-set: STORE_CONFLICT when the device's
+ * generation is no longer that one (0: no desired state yet), and nothing is written or published.
  */
 export interface DesiredStatePort {
   getDesiredModels(deviceId: string): Promise<{ generation: number; models: DesiredModel[] }>;
-  setDeviceModels(deviceId: string, models: DesiredModel[]): Promise<{ generation: number }>;
+  setDeviceModels(deviceId: string, models: DesiredModel[], expectedGeneration?: number): Promise<{ generation: number }>;
 }
 
 export interface DeploymentEventSource {

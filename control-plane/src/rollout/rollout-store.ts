@@ -4,6 +4,7 @@
  * Portable SQL over the store's SqlDatabase port: runs on SQLite and PostgreSQL.
  */
 import {
+  EdgefleetError,
   createRolloutRequestSchema,
   deviceRolloutStateSchema,
   desiredModelSchema,
@@ -21,7 +22,7 @@ import {
   type WaveState,
 } from '@edgefleet/shared';
 import { z } from 'zod';
-import { createRowListing, type RowListing } from '../store/row-listing.js';
+import { createRowListing, touchAfterWrite, type RowListing } from '../store/row-listing.js';
 import type { SqlDatabase, SqlValue } from '../store/sql-database.js';
 
 export const ROLLOUT_MIGRATIONS: readonly string[] = [
@@ -78,6 +79,14 @@ export const ROLLOUT_MIGRATIONS: readonly string[] = [
      data TEXT NOT NULL
    );
    CREATE INDEX rollout_events_rollout ON rollout_events (rollout_id, seq)`,
+  // The event sequence as a counter row (issue 16): its upsert row-locks on PostgreSQL, so
+  // concurrent appends (several notify workers, several replicas) serialise there; MAX(seq)+1 in
+  // a READ COMMITTED transaction let two of them pick the same number.
+  `CREATE TABLE rollout_sequences (
+     name TEXT PRIMARY KEY,
+     value BIGINT NOT NULL
+   );
+   INSERT INTO rollout_sequences (name, value) SELECT 'events', COALESCE(MAX(seq), 0) FROM rollout_events`,
 ];
 
 export interface RolloutRow {
@@ -232,8 +241,10 @@ export function createRolloutStore(db: SqlDatabase) {
     }
     return listing;
   };
+  const touch = (rolloutId: string, deviceId: string): void => touchAfterWrite(db, listings.get(rolloutId), deviceId);
   return {
     db,
+    /** One unit of work: every call on this store (and the core store's) awaited inside joins it. */
     transaction: <T>(fn: () => Promise<T>): Promise<T> => db.transaction(() => fn()),
 
     async insertRollout(row: RolloutRow): Promise<void> {
@@ -271,7 +282,7 @@ export function createRolloutStore(db: SqlDatabase) {
           [row.rolloutId, row.deviceId, row.wave, row.state, row.errorCode ?? null, row.reason ?? null, row.notifyCount, row.enteredAt, row.updatedAt],
         );
       } finally {
-        listings.get(row.rolloutId)?.touched(row.deviceId);
+        touch(row.rolloutId, row.deviceId);
       }
     },
     /** Sorted by wave, then device id. The rows may be shared between calls: never mutate them. */
@@ -297,17 +308,27 @@ export function createRolloutStore(db: SqlDatabase) {
       try {
         await update(db, 'rollout_devices', { ...patch, previous: patch.previous === null ? 'null' : patch.previous }, 'rollout_id = ? AND device_id = ?', [rolloutId, deviceId]);
       } finally {
-        listings.get(rolloutId)?.touched(deviceId);
+        touch(rolloutId, deviceId);
       }
     },
 
+    /** Appends with the next sequence number, taken and used in one transaction. */
     async appendEvent(rolloutId: string, at: number, type: string, data: Record<string, unknown>): Promise<RolloutEvent> {
       return await db.transaction(async (tx) => {
-        const row = await tx.get<{ s: number | string | null }>('SELECT MAX(seq) AS s FROM rollout_events');
-        const seq = Number(row?.s ?? 0) + 1;
+        // The migration seeded the counter from the events already stored.
+        const row = await tx.get<{ value: number | string }>("UPDATE rollout_sequences SET value = value + 1 WHERE name = 'events' RETURNING value");
+        if (!row) throw new EdgefleetError('STORE_FAILED', 'the rollout event counter is missing (rollout migration 2 not applied?)');
+        const seq = Number(row?.value);
         await tx.run('INSERT INTO rollout_events (seq, rollout_id, at, type, data) VALUES (?, ?, ?, ?, ?)', [seq, rolloutId, at, type, JSON.stringify(data)]);
         return { id: seq, rolloutId, at: new Date(at).toISOString(), type, data };
       });
+    },
+    /**
+     * Claims a scheduled rollout for planning: true for exactly one caller. The conditional update
+     * row-locks it on PostgreSQL until the caller's transaction ends.
+     */
+    async claimScheduled(id: string, at: number): Promise<boolean> {
+      return (await db.run("UPDATE rollouts SET updated_at = ? WHERE id = ? AND state = 'scheduled'", [at, id])).changes === 1;
     },
     async eventsAfter(seq: number, rolloutId?: string, limit = 500): Promise<RolloutEvent[]> {
       const rows = await db.all(

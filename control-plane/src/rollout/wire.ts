@@ -15,7 +15,7 @@ import type { FleetDevice, ModelRequirements, RolloutPorts } from './ports.js';
 export const REQUIREMENT_METADATA = { requiredEps: 'edgefleet.required_eps', minMemoryBytes: 'edgefleet.min_memory_bytes' } as const;
 
 export interface RealRolloutDeps {
-  store: Store;
+  store: Pick<Store, 'devices' | 'models' | 'audit'>;
   bus: DeviceBus;
   desired: DesiredStatePublisher;
   models: ModelRegistry;
@@ -25,6 +25,19 @@ export interface RealRolloutDeps {
 }
 
 const notFound = (err: unknown): boolean => err instanceof EdgefleetError && (err.code === 'MODEL_NOT_FOUND' || err.code === 'MODEL_VERSION_NOT_FOUND');
+
+/** The engine's desired-state port over the control plane's publisher. */
+export function desiredStatePortFrom(publisher: DesiredStatePublisher): RolloutPorts['desired'] {
+  return {
+    async getDesiredModels(id) {
+      const state = await publisher.get(id);
+      return { generation: state?.generation ?? 0, models: state?.models ?? [] };
+    },
+    async setDeviceModels(id, models, expectedGeneration) {
+      return { generation: (await publisher.setDeviceModels(id, models, expectedGeneration === undefined ? {} : { expectedGeneration })).generation };
+    },
+  };
+}
 
 export function rolloutPortsFrom(deps: RealRolloutDeps): RolloutPorts {
   const toFleet = (row: Awaited<ReturnType<Store['devices']['list']>>[number]): FleetDevice => ({
@@ -65,15 +78,7 @@ export function rolloutPortsFrom(deps: RealRolloutDeps): RolloutPorts {
         };
       },
     },
-    desired: {
-      async getDesiredModels(id) {
-        const state = await deps.desired.get(id);
-        return { generation: state?.generation ?? 0, models: state?.models ?? [] };
-      },
-      async setDeviceModels(id, models) {
-        return { generation: (await deps.desired.setDeviceModels(id, models)).generation };
-      },
-    },
+    desired: desiredStatePortFrom(deps.desired),
     // `stores`: the engine's handler resolves once the event is stored, so the bus acks it to the agent then.
     events: { onDeploymentEvent: (handler, options) => deps.bus.on('events', (m) => handler(m.payload), { stores: options?.applies ?? true }) },
     health: deps.health,

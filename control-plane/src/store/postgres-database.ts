@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { EdgefleetError } from '@edgefleet/shared';
 import type { SqlDatabase, SqlValue } from './sql-database.js';
+import { createUnitOfWork } from './unit-of-work.js';
 
 /** `?` → `$1, $2, …` (our statements never put `?` inside string literals). */
 function numbered(sql: string): string {
@@ -12,21 +13,89 @@ function fail(what: string, cause: unknown): never {
   throw new EdgefleetError('STORE_FAILED', `postgres ${what} failed: ${(cause as Error).message}`, { cause });
 }
 
-type Queryable = pg.Pool | pg.PoolClient;
+/**
+ * PostgreSQL behind the same port, for fleets that outgrow one SQLite file. A transaction is one
+ * pooled client from BEGIN to COMMIT; statements from inside its async context (unit-of-work.ts)
+ * go to that client, all others to the pool, so concurrent transactions are PostgreSQL's to
+ * isolate (READ COMMITTED; repositories lock the rows they read-modify-write).
+ */
+export async function createPostgresDatabase(url: string): Promise<SqlDatabase> {
+  const pool = new pg.Pool({ connectionString: url, max: 10 });
+  try {
+    await pool.query('SELECT 1');
+  } catch (cause) {
+    await pool.end().catch(() => undefined);
+    fail(`connect to ${url.replace(/\/\/[^@]*@/, '//***@')}`, cause);
+  }
 
-function adapter(q: Queryable, pool: pg.Pool, inTx: boolean): SqlDatabase {
+  // A checked-out client has no pool listener, and an unheard 'error' (the server ending a session
+  // that sat idle inside a transaction, a dropped connection) would end the process: it is heard
+  // here, reaches the caller through its next statement or COMMIT, and the client is discarded.
+  interface Held {
+    client: pg.PoolClient;
+    broken?: Error;
+    onError: (err: Error) => void;
+  }
+  const giveBack = (held: Held): void => {
+    held.client.removeListener('error', held.onError);
+    held.client.release(held.broken);
+  };
+  const uow = createUnitOfWork<Held>({
+    async begin() {
+      const client = await pool.connect().catch((cause: unknown) => fail('connect', cause));
+      const held: Held = {
+        client,
+        onError: (err) => {
+          held.broken = err;
+        },
+      };
+      client.on('error', held.onError);
+      try {
+        await client.query('BEGIN');
+      } catch (cause) {
+        held.broken ??= cause as Error;
+        giveBack(held);
+        fail('begin', cause);
+      }
+      return held;
+    },
+    async end(held, outcome) {
+      try {
+        if (outcome === 'committed') {
+          try {
+            await held.client.query('COMMIT');
+            return;
+          } catch (cause) {
+            await held.client.query('ROLLBACK').catch(() => undefined);
+            fail('commit', cause);
+          }
+        }
+        try {
+          await held.client.query('ROLLBACK');
+        } catch (cause) {
+          // A client that cannot roll back is broken: the pool discards it instead of reusing it.
+          held.broken ??= cause as Error;
+        }
+      } finally {
+        giveBack(held);
+      }
+    },
+  });
+
   const query = async (sql: string, params: readonly SqlValue[] = []): Promise<pg.QueryResult> => {
     try {
-      return await q.query(numbered(sql), params as unknown[]);
+      return await (uow.current()?.client ?? pool).query(numbered(sql), params as unknown[]);
     } catch (cause) {
       return fail('query', cause);
     }
   };
-  const self: SqlDatabase = {
+
+  const api: SqlDatabase = {
     dialect: 'postgres',
     async exec(sql) {
       try {
-        await q.query(sql);
+        // No parameters: the simple protocol, which takes several statements at once.
+        await (uow.current()?.client ?? pool).query(sql);
       } catch (cause) {
         fail('exec', cause);
       }
@@ -40,45 +109,12 @@ function adapter(q: Queryable, pool: pg.Pool, inTx: boolean): SqlDatabase {
     async get<T>(sql: string, params?: readonly SqlValue[]) {
       return (await query(sql, params)).rows[0] as T | undefined;
     },
-    async transaction<T>(fn: (tx: SqlDatabase) => Promise<T>): Promise<T> {
-      if (inTx) return await fn(self);
-      const client = await pool.connect().catch((cause: unknown) => fail('connect', cause));
-      // The server may end a session that sits idle inside a transaction (the lease's stalled-holder
-      // timeout); a checked-out client has no pool listener, and an unheard 'error' ends the process.
-      // The failure reaches the caller through its next statement or COMMIT instead.
-      let broken: Error | undefined;
-      const onError = (err: Error): void => {
-        broken = err;
-      };
-      client.on('error', onError);
-      try {
-        await client.query('BEGIN');
-        const value = await fn(adapter(client, pool, true));
-        await client.query('COMMIT').catch((cause: unknown) => fail('commit', cause));
-        return value;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw err;
-      } finally {
-        client.removeListener('error', onError);
-        client.release(broken);
-      }
-    },
+    transaction: (fn) => uow.transaction(() => fn(api)),
+    inTransaction: () => uow.current() !== undefined,
+    afterTransaction: (fn) => uow.afterTransaction(fn),
     async close() {
-      if (!inTx) await pool.end();
+      await pool.end();
     },
   };
-  return self;
-}
-
-/** PostgreSQL behind the same port, for fleets that outgrow one SQLite file. */
-export async function createPostgresDatabase(url: string): Promise<SqlDatabase> {
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  try {
-    await pool.query('SELECT 1');
-  } catch (cause) {
-    await pool.end().catch(() => undefined);
-    fail(`connect to ${url.replace(/\/\/[^@]*@/, '//***@')}`, cause);
-  }
-  return adapter(pool, pool, false);
+  return api;
 }

@@ -62,4 +62,18 @@ describe('device repository listing (kept in memory on SQLite)', () => {
     expect((await store.devices.list()).map((d) => d.id)).toEqual(fresh);
     expect(fresh).toEqual(['a']);
   });
+
+  it('forgets rows a list() inside a rolled-back transaction had seen', async () => {
+    const store = await sqliteStore();
+    const at = new Date(0).toISOString();
+    await store.devices.list();
+    await expect(
+      store.transaction(async () => {
+        await store.devices.insert([{ id: 'gone', secretHash: 'h', tags: {}, createdAt: at }]);
+        expect((await store.devices.list()).map((d) => d.id)).toEqual(['gone']);
+        throw new Error('undo');
+      }),
+    ).rejects.toThrow('undo');
+    expect(await store.devices.list()).toEqual([]);
+  });
 });

@@ -12,7 +12,7 @@ import {
   type ModelVersionRecord,
   type ReportedState,
 } from '@edgefleet/shared';
-import { createRowListing } from './row-listing.js';
+import { createRowListing, touchAfterWrite } from './row-listing.js';
 import type { SqlDatabase } from './sql-database.js';
 
 /** Rows are parsed at the edge like any other input: a corrupted row fails loudly here, not deep inside. */
@@ -81,6 +81,7 @@ export function createDeviceRepository(db: SqlDatabase) {
           compare: (a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
         })
       : undefined;
+  const touch = (id: string): void => touchAfterWrite(db, listing, id);
   return {
     async insert(rows: readonly { id: string; secretHash: string; tags: DeviceTags; createdAt: string }[]): Promise<void> {
       try {
@@ -90,7 +91,7 @@ export function createDeviceRepository(db: SqlDatabase) {
           }
         });
       } finally {
-        for (const d of rows) listing?.touched(d.id);
+        for (const d of rows) touch(d.id);
       }
     },
     async get(id: string): Promise<DeviceRow | undefined> {
@@ -115,21 +116,21 @@ export function createDeviceRepository(db: SqlDatabase) {
           return (await tx.run('DELETE FROM devices WHERE id = ?', [id])).changes > 0;
         });
       } finally {
-        listing?.touched(id);
+        touch(id);
       }
     },
     async setPresence(id: string, status: 'online' | 'offline', at: string, agentVersion?: string): Promise<void> {
       try {
         await db.run('UPDATE devices SET status = ?, last_seen = ?, agent_version = COALESCE(?, agent_version) WHERE id = ?', [status, at, agentVersion ?? null, id]);
       } finally {
-        listing?.touched(id);
+        touch(id);
       }
     },
     async setReported(id: string, reported: ReportedState, at: string): Promise<void> {
       try {
         await db.run('UPDATE devices SET reported = ?, reported_at = ?, last_seen = ?, agent_version = ? WHERE id = ?', [JSON.stringify(reported), at, at, reported.agentVersion, id]);
       } finally {
-        listing?.touched(id);
+        touch(id);
       }
     },
   };
@@ -275,6 +276,20 @@ export function createDesiredStateRepository(db: SqlDatabase) {
      * Stores the next generation atomically: `build` receives the previous state (if any) and returns
      * the new one; the generation is always previous + 1, so two writers can never issue the same one.
      */
+    /**
+     * Compare-and-set: stores `build(expected + 1)` only while the device's stored generation is
+     * still `expected` (0: none stored yet). Undefined when another writer got there first; the
+     * caller re-reads and decides again on the fresh state.
+     */
+    async compareAndSet(deviceId: string, expected: number, build: (generation: number) => DesiredState): Promise<DesiredState | undefined> {
+      const state = desiredStateSchema.parse(build(expected + 1));
+      const text = JSON.stringify(state);
+      const { changes } =
+        expected === 0
+          ? await db.run('INSERT INTO desired_states (device_id, generation, state, updated_at) VALUES (?, 1, ?, ?) ON CONFLICT (device_id) DO NOTHING', [deviceId, text, state.issuedAt])
+          : await db.run('UPDATE desired_states SET generation = ?, state = ?, updated_at = ? WHERE device_id = ? AND generation = ?', [expected + 1, text, state.issuedAt, deviceId, expected]);
+      return changes === 1 ? state : undefined;
+    },
     async next(deviceId: string, build: (previous: DesiredState | undefined, generation: number) => DesiredState): Promise<DesiredState> {
       return await db.transaction(async (tx) => {
         // Increment in one upsert: on PostgreSQL it also row-locks, so concurrent writers (several

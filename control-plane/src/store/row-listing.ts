@@ -1,3 +1,5 @@
+import type { SqlDatabase } from './sql-database.js';
+
 /**
  * A sorted listing of table rows kept in memory and brought up to date by re-reading only the rows
  * written since the last read. For SQLite, where the control-plane process that owns the file is
@@ -23,6 +25,16 @@ export interface RowListingOptions<T> {
   loadSome(keys: readonly string[]): Promise<T[]>;
   keyOf: (row: T) => string;
   compare: (a: T, b: T) => number;
+}
+
+/**
+ * Marks a row written through `db`: now, and again once the writer's transaction ends — a list()
+ * inside the transaction may have read the uncommitted row, which a rollback takes back.
+ */
+export function touchAfterWrite(db: Pick<SqlDatabase, 'afterTransaction'>, listing: RowListing<unknown> | undefined, key: string): void {
+  if (!listing) return;
+  listing.touched(key);
+  db.afterTransaction(() => listing.touched(key));
 }
 
 export function createRowListing<T>(options: RowListingOptions<T>): RowListing<T> {

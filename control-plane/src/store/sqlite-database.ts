@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { EdgefleetError } from '@edgefleet/shared';
 import type { SqlDatabase, SqlValue } from './sql-database.js';
+import { createUnitOfWork } from './unit-of-work.js';
 
 function wrap<T>(what: string, fn: () => T): T {
   try {
@@ -11,8 +12,11 @@ function wrap<T>(what: string, fn: () => T): T {
 }
 
 /**
- * better-sqlite3 behind the async SqlDatabase port. Transactions are serialised by a promise
- * chain because better-sqlite3 is one connection: two interleaved async transactions would share it.
+ * better-sqlite3 behind the async SqlDatabase port. It is one connection, so a transaction holds
+ * it from BEGIN to COMMIT: other transactions queue behind it, and a plain statement from outside
+ * the transaction's async context (unit-of-work.ts) waits for it too — run at once, it would be
+ * part of the open transaction (and read its uncommitted rows, and vanish with its rollback).
+ * With no transaction open or queued a statement runs immediately, as before.
  */
 export function createSqliteDatabase(file: string): SqlDatabase {
   const db = wrap('open', () => new Database(file));
@@ -32,45 +36,75 @@ export function createSqliteDatabase(file: string): SqlDatabase {
     }
     return stmt;
   };
-  let txChain: Promise<unknown> = Promise.resolve();
-  let inTransaction = false;
+
+  // The connection's owner: a queue of transactions (and outside statements waiting for them).
+  let tail: Promise<void> = Promise.resolve();
+  let holders = 0;
+  const acquire = async (): Promise<() => void> => {
+    holders++;
+    let release!: () => void;
+    const previous = tail;
+    tail = new Promise<void>((resolve) => (release = resolve));
+    await previous;
+    return () => {
+      holders--;
+      release();
+    };
+  };
+
+  // The "connection" a transaction holds is its place in the queue: releasing it lets the next run.
+  const uow = createUnitOfWork<() => void>({
+    async begin() {
+      const release = await acquire();
+      try {
+        wrap('begin', () => db.exec('BEGIN IMMEDIATE'));
+      } catch (err) {
+        release();
+        throw err;
+      }
+      return release;
+    },
+    async end(release, outcome) {
+      try {
+        if (outcome === 'committed') {
+          try {
+            wrap('commit', () => db.exec('COMMIT'));
+          } catch (err) {
+            if (db.inTransaction) db.exec('ROLLBACK');
+            throw err;
+          }
+        } else if (db.inTransaction) {
+          db.exec('ROLLBACK');
+        }
+      } finally {
+        release();
+      }
+    },
+  });
+  /** Inside the caller's transaction, or with nothing open or queued: now. Otherwise after them. */
+  const statement = async <T>(fn: () => T): Promise<T> => {
+    if (uow.current() || holders === 0) return fn();
+    const release = await acquire();
+    try {
+      return fn();
+    } finally {
+      release();
+    }
+  };
 
   const api: SqlDatabase = {
     dialect: 'sqlite',
-    async exec(sql) {
-      wrap('exec', () => db.exec(sql));
-    },
-    async run(sql, params: readonly SqlValue[] = []) {
-      return wrap('run', () => ({ changes: prepare(sql).run(...params).changes }));
-    },
-    async all<T>(sql: string, params: readonly SqlValue[] = []) {
-      return wrap('query', () => prepare(sql).all(...params) as T[]);
-    },
-    async get<T>(sql: string, params: readonly SqlValue[] = []) {
-      return wrap('query', () => prepare(sql).get(...params) as T | undefined);
-    },
-    async transaction<T>(fn: (tx: SqlDatabase) => Promise<T>): Promise<T> {
-      if (inTransaction) return await fn(api);
-      const result = txChain.then(async () => {
-        inTransaction = true;
-        wrap('begin', () => db.exec('BEGIN IMMEDIATE'));
-        try {
-          const value = await fn(api);
-          wrap('commit', () => db.exec('COMMIT'));
-          return value;
-        } catch (err) {
-          if (db.inTransaction) db.exec('ROLLBACK');
-          throw err;
-        } finally {
-          inTransaction = false;
-        }
-      });
-      txChain = result.catch(() => undefined);
-      return await result;
-    },
+    exec: (sql) => statement(() => wrap('exec', () => void db.exec(sql))),
+    run: (sql, params: readonly SqlValue[] = []) => statement(() => wrap('run', () => ({ changes: prepare(sql).run(...params).changes }))),
+    all: <T>(sql: string, params: readonly SqlValue[] = []) => statement(() => wrap('query', () => prepare(sql).all(...params) as T[])),
+    get: <T>(sql: string, params: readonly SqlValue[] = []) => statement(() => wrap('query', () => prepare(sql).get(...params) as T | undefined)),
+    transaction: (fn) => uow.transaction(() => fn(api)),
+    inTransaction: () => uow.current() !== undefined,
+    afterTransaction: (fn) => uow.afterTransaction(fn),
     async close() {
-      await txChain;
-      if (db.open) db.close();
+      await statement(() => {
+        if (db.open) db.close();
+      });
     },
   };
   return api;

@@ -86,6 +86,7 @@ export const ERROR_CODES = {
   SERVER_UNREACHABLE: { status: 503, description: 'The control-plane server could not be reached (CLI).' },
   STORE_FAILED: { status: 500, description: 'The database failed or a migration could not be applied.' },
   LEASE_LOST: { status: 503, description: 'This replica no longer holds the singleton lease (it expired or another replica took it over); it stands down.' },
+  STORE_CONFLICT: { status: 409, description: 'A compare-and-set write kept losing to concurrent writers and gave up after its retries.' },
   LIFECYCLE_INVALID_STATE: { status: 409, description: 'A lifecycle operation was called in a state that does not allow it.' },
   DRAIN_TIMEOUT: { status: 500, description: 'Shutdown did not drain within its deadline; remaining work was abandoned.' },
   INTERNAL: { status: 500, description: 'An unexpected failure; the cause carries the details.' },
