@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -63,6 +63,20 @@ describe('model repository (real files, real SQLite)', () => {
     await repo.activate('m', '1');
     await repo.removeVersion('m', '1');
     expect(repo.installed('m', '1')).toBeDefined();
+  });
+
+  it('clears, at start, the folders a kill left behind and keeps every recorded version intact', async () => {
+    await install('1');
+    await install('2');
+    await repo.activate('m', '2');
+    // A removal cut off after its record went (a half-deleted folder), an unfinished install, an unrecorded one.
+    store.removeInstalled('m', '1');
+    rmSync(join(dir, 'models/m/1/model.onnx'));
+    for (const d of ['.3.installing', '4']) mkdirSync(join(dir, 'models/m', d));
+    const restarted = createModelRepository({ dataDir: dir, store });
+    await restarted.init();
+    expect(readdirSync(join(dir, 'models/m')).sort()).toEqual(['2', 'active.json']);
+    expect(readFileSync(restarted.modelPath('m', '2'), 'utf8')).toBe('v2');
   });
 
   it('cleans staging files no download record knows', async () => {

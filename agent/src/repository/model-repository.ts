@@ -46,6 +46,16 @@ export function createModelRepository({ dataDir, store }: { dataDir: string; sto
     async init() {
       await mkdir(modelsDir, { recursive: true });
       await mkdir(stagingDir, { recursive: true });
+      // A kill can leave folders no record points at: an install's `.<v>.installing`, a version whose
+      // install had not been recorded yet, or one whose removal (record first, then the folder) was cut
+      // off halfway. None is ever served; clear them before anything reads the folder.
+      for (const model of await readdir(modelsDir, { withFileTypes: true })) {
+        if (!model.isDirectory()) continue;
+        const known = new Set(store.listInstalled(model.name).map((v) => v.version));
+        for (const entry of await readdir(join(modelsDir, model.name), { withFileTypes: true })) {
+          if (entry.isDirectory() && (entry.name.startsWith('.') || !known.has(entry.name))) await rm(join(modelsDir, model.name, entry.name), { recursive: true, force: true });
+        }
+      }
     },
     stagingPath: (sha256) => join(stagingDir, `${sha256}.part`),
     modelPath,
