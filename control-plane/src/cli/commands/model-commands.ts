@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
 import { stat } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, pushModelReplySchema, variantListSchema, type ModelVersionRecord } from '@edgefleet/shared';
+import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, pushModelReplySchema, variantListSchema, type KserveInferRequest, type ModelVersionRecord } from '@edgefleet/shared';
 import { formatVariants } from '../../registry/variant-cli.js';
 import { readMlflowModel } from './mlflow-model.js';
 import type { CliContext } from '../cli-extension.js';
@@ -24,6 +25,8 @@ interface PushOptions {
   golden?: string;
   notes?: string | undefined;
   source?: string | undefined;
+  /** A golden input made here (an MLflow input example), used when no --golden file is given. */
+  goldenRequest?: KserveInferRequest | undefined;
 }
 
 /** One upload path for `models push` and `models import`: golden input first, then the model, streamed. */
@@ -34,6 +37,9 @@ async function pushFile(ctx: CliContext, command: Command, file: string, opts: P
   if (opts.golden) {
     const goldenSize = await fileSize(opts.golden);
     goldenSha256 = (await client.upload('/blobs', blobSchema, createReadStream(opts.golden), { size: goldenSize })).sha256;
+  } else if (opts.goldenRequest) {
+    const bytes = Buffer.from(JSON.stringify(opts.goldenRequest));
+    goldenSha256 = (await client.upload('/blobs', blobSchema, Readable.from([bytes]), { size: bytes.length })).sha256;
   }
   const record = await client.upload(`/models/${encodeURIComponent(opts.name)}/versions/${encodeURIComponent(opts.version)}`, pushModelReplySchema, createReadStream(file), {
     size,
@@ -90,7 +96,7 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
 
   models
     .command('import')
-    .description('import an MLflow model directory (its MLmodel file and the onnx flavor) as name@version, with the run as lineage')
+    .description('import an MLflow model directory (MLmodel, onnx flavor) as name@version: signature checked against the model, input example as the golden input, the run as lineage')
     .argument('<dir>', 'an MLflow model directory, e.g. from `mlflow artifacts download --artifact-uri models:/NAME/VERSION`')
     .requiredOption('--name <name>', 'model name')
     .requiredOption('--version <version>', 'model version (e.g. the MLflow registry version)')
@@ -101,8 +107,8 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .action(async (dir: string, opts: PushOptions, command: Command) => {
       const model = await readMlflowModel(dir);
-      if (!ctx.wantsJson(command)) ctx.io.err(`MLflow model: flavor onnx, ${model.file}${model.runId ? `, run ${model.runId}` : ''}`);
-      await pushFile(ctx, command, model.file, { ...opts, source: opts.source ?? model.source, notes: opts.notes ?? model.notes });
+      if (!ctx.wantsJson(command)) ctx.io.err(`MLflow model: flavor onnx, ${model.file}${model.runId ? `, run ${model.runId}` : ''}${model.golden ? ', input example as the golden input' : ''}`);
+      await pushFile(ctx, command, model.file, { ...opts, source: opts.source ?? model.source, notes: opts.notes ?? model.notes, goldenRequest: model.golden });
     });
 
   models
