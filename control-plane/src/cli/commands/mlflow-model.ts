@@ -93,7 +93,7 @@ function flatten(value: unknown, what: string): { shape: number[]; data: unknown
  * input name) as a KServe v2 infer request with the model's input names and datatypes.
  */
 function goldenFrom(example: unknown, inputs: readonly TensorSpec[]): KserveInferRequest {
-  const body = example && typeof example === 'object' && !Array.isArray(example) && 'inputs' in example ? (example).inputs : example;
+  const body = example && typeof example === 'object' && !Array.isArray(example) && 'inputs' in example ? example.inputs : example;
   const named: [TensorSpec, unknown][] =
     Array.isArray(body)
       ? inputs.length === 1
