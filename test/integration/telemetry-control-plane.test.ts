@@ -3,21 +3,19 @@ import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneConfigSchema, createRolloutRequestSchema, LATENCY_BUCKETS_MS, cohortHealthResponseSchema, telemetrySamplesResponseSchema, type InferenceWindow } from '@edgefleet/shared';
-import { createControlPlane, readAdminToken, type ControlPlane } from '@edgefleet/control-plane';
+import { createControlPlane, createRolloutStore, readAdminToken, ROLLOUT_MIGRATIONS, telemetryPlugin, type ControlPlane } from '@edgefleet/control-plane';
 import {
-  createFakeMetricsSource,
   createInferenceAccumulator,
-  createManualScheduler,
   createMqttClientTransport,
   createOutboxSender,
   createSqliteOutbox,
+  createStateStore,
   createTelemetryCollector,
   createTelemetryOutbox,
+  openDatabase,
   TELEMETRY_KIND,
 } from '@edgefleet/agent';
-import { createStateStore, openDatabase } from '../../agent/src/store/index.js';
-import { createRolloutStore, ROLLOUT_MIGRATIONS } from '../../control-plane/src/rollout/rollout-store.js';
-import { telemetryPlugin } from '../../control-plane/src/telemetry/index.js';
+import { createFakeMetricsSource, createManualScheduler } from '@edgefleet/agent/testing';
 import { freePort, tmpDataDir, type TmpDir } from '../helpers/index.js';
 
 /**
