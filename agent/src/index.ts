@@ -84,22 +84,18 @@ export {
   type WorkerSessionFactoryOptions,
 } from './inference/index.js';
 export {
-  PROTO_DIR,
-  PROTO_FILES,
   createApiServer,
-  createGrpcServer,
   createInferenceMetrics,
   kserveInfer,
   splitBinaryBody,
   type ApiServer,
   type CreateApiServerOptions,
-  type CreateGrpcServerOptions,
-  type GrpcServer,
   type InferenceMetrics,
   type KserveInferOptions,
   type KserveInferReply,
   type ServingContext,
 } from './api/index.js';
+export { PROTO_DIR, PROTO_FILES, createGrpcServer, type CreateGrpcServerOptions, type GrpcServer } from './api/grpc/index.js';
 export {
   TELEMETRY_KIND,
   assertValidSchedule,
