@@ -1,11 +1,18 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import edgefleet from './eslint/rules/no-import-cycles.js';
 
-/** Package boundaries: agent and control plane never import each other; nobody reaches into another package's src/. */
+/**
+ * Package boundaries: agent and control plane never import each other; nobody reaches into another
+ * package's src/, by package name or by relative path (tests import @edgefleet/* and their /testing
+ * entries). Inside a package, imports are relative and never name the package's own folder.
+ */
 const deepImports = [
   { group: ['@edgefleet/*/src', '@edgefleet/*/src/*', '@edgefleet/*/dist/*'], message: 'Import a package through its public index only.' },
   { group: ['**/shared/src/*', '**/shared/src'], message: 'Import @edgefleet/shared, not its source files.' },
+  { group: ['**/agent/src', '**/agent/src/*'], message: 'Import @edgefleet/agent (or @edgefleet/agent/testing), not its source files.' },
+  { group: ['**/control-plane/src', '**/control-plane/src/*'], message: 'Import @edgefleet/control-plane (or @edgefleet/control-plane/testing), not its source files.' },
 ];
 
 export default tseslint.config(
@@ -47,6 +54,12 @@ export default tseslint.config(
         patterns: [...deepImports, { group: ['**/agent/**', '@edgefleet/agent/*'], message: 'The control plane never imports the agent.' }],
       }],
     },
+  },
+  {
+    // Module evaluation order must never depend on which file of a cycle is loaded first.
+    files: ['agent/**/*.ts', 'control-plane/**/*.ts'],
+    plugins: { edgefleet },
+    rules: { 'edgefleet/no-import-cycles': 'error' },
   },
   {
     // pnpm loads its hook file as CommonJS, with Node's globals.

@@ -20,7 +20,7 @@ export default defineConfig({
     projects: [
       {
         extends: true,
-        test: { name: 'unit', include: ['shared/src/**/*.test.ts', 'agent/src/**/*.test.ts', 'control-plane/src/**/*.test.ts'] },
+        test: { name: 'unit', include: ['shared/src/**/*.test.ts', 'agent/src/**/*.test.ts', 'control-plane/src/**/*.test.ts', 'eslint/**/*.test.ts'] },
       },
       {
         extends: true,

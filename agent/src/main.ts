@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { toEdgefleetError, type AgentConfig } from '@edgefleet/shared';
 import { createAgent, AGENT_VERSION } from './agent.js';
-import { createApiServer, createGrpcServer, type ApiServer, type GrpcServer } from './api/index.js';
+import type { GrpcServer } from './api/grpc/index.js';
+import { createApiServer, type ApiServer } from './api/index.js';
 import { loadAgentConfigWithIdentity } from './config/index.js';
 import { createNodeHardwarePort, detectHardware } from './hardware/index.js';
 import { createInferenceRuntime } from './inference/index.js';
@@ -21,6 +22,8 @@ function parsePort(value: string): number {
 /** The gRPC listener beside the HTTP API, on the same context (inference.grpcPort; 0: none). */
 async function startGrpc(api: ApiServer, config: Readonly<AgentConfig>, logger: ReturnType<typeof createLogger>['logger']): Promise<GrpcServer | undefined> {
   if (config.inference.grpcPort === 0) return undefined;
+  // Loaded here, not at the top: @grpc/grpc-js and protobufjs are ~4 MB of heap an agent without gRPC never needs.
+  const { createGrpcServer } = await import('./api/grpc/index.js');
   const grpc = createGrpcServer({ context: api.context, host: config.api.host, port: config.inference.grpcPort, logger });
   const { address } = await grpc.listen();
   logger.info({ address }, 'gRPC inference listening');

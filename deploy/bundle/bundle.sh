@@ -11,7 +11,8 @@
 #   README.md              what it is and where the docs are (the unit's Documentation=)
 #   bundle.json            what was built: package, release, commit, node, platform, arch, built-at
 #   app/                   `pnpm deploy --prod` of the package: dist/, bin/, production node_modules/
-#   bin/<executable>       wrapper the systemd unit runs; execs the system node on app/bin/*.js
+#   bin/<executable>       wrapper the systemd unit runs; execs the system node on app/bin/*.js (the
+#                          agent: on app/dist/bundle/edgefleet-agent.js, its single-file esbuild bundle)
 #   systemd/<unit>         the unit file from deploy/systemd/
 #   install.sh             (agent only) deploy/agent/install.sh
 # It prints the tarball's path as its last line.
@@ -46,6 +47,11 @@ if [ $BUILD = 1 ]; then
   pnpm build >&2
 fi
 [ -f "$DIR/dist/main.js" ] || die "$DIR/dist/main.js is missing: run pnpm build first"
+if [ "$TARGET" = agent ]; then
+  # The agent runs as one esbuild bundle (less idle memory; docs/operations.md, "Agent memory").
+  log "bundling the agent into one file (deploy/bundle/single-file.sh)"
+  deploy/bundle/single-file.sh >/dev/null
+fi
 
 version=$(node -p "require('./$DIR/package.json').version")
 commit=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
@@ -79,10 +85,17 @@ find "$root/app/node_modules/.pnpm" -type f \( -name '*.d.ts' -o -name '*.d.mts'
 rm -rf "$root/app/src" "$root/app/tsconfig.json" "$root/app/dist/.tsbuildinfo"
 find "$root/app/node_modules/.pnpm" -path '*/@edgefleet/*/src' -type d -prune -exec rm -rf {} + 2>/dev/null || true
 
-# The inference worker is its own compiled entry, started by file path (new Worker(new URL(...))).
 if [ "$TARGET" = agent ]; then
+  # The inference worker is its own compiled entry, started by file path (new Worker(new URL(...))).
   [ -f "$root/app/dist/inference/worker/session-worker.js" ] || die "agent/dist/inference/worker/session-worker.js is missing: run pnpm build first"
+  # pnpm deploy copies what the package publishes; the bundle is a build output beside dist/main.js.
+  rm -rf "$root/app/dist/bundle" && cp -r agent/dist/bundle "$root/app/dist/bundle"
+  [ -f "$root/app/dist/bundle/worker/session-worker.js" ] || die "agent/dist/bundle/worker/session-worker.js is missing: run deploy/bundle/single-file.sh"
+  ENTRY="app/dist/bundle/edgefleet-agent.js"
+else
+  ENTRY="app/bin/$EXE.js"
 fi
+
 for dep in "$root"/app/node_modules/.pnpm/@edgefleet+*/node_modules/@edgefleet/*; do
   [ -f "$dep/dist/index.js" ] || die "$dep has no dist/index.js: run pnpm build first"
 done
@@ -116,7 +129,7 @@ EOF
 cat >"$root/bin/$EXE" <<EOF
 #!/bin/sh
 here=\$(dirname "\$(readlink -f "\$0")")
-exec "\${EDGEFLEET_NODE:-node}" "\$here/../app/bin/$EXE.js" "\$@"
+exec "\${EDGEFLEET_NODE:-node}" "\$here/../$ENTRY" "\$@"
 EOF
 chmod 0755 "$root/bin/$EXE"
 cp "deploy/systemd/$UNIT" "$root/systemd/$UNIT"
@@ -132,7 +145,7 @@ Built from commit $commit for $platform/$arch. Installed layout, upgrades, backu
 docs/operations.md in the edgefleet repository; configuration keys: docs/configuration.md;
 GPU on Jetson: docs/jetson.md.
 
-- bin/$EXE        launcher (runs app/bin/$EXE.js on the system Node.js >= 20)
+- bin/$EXE        launcher (runs $ENTRY on the system Node.js >= 20)
 - app/            the built program and its production node_modules
 - systemd/$UNIT   the systemd unit
 EOF

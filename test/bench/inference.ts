@@ -21,7 +21,7 @@
  * so a run slowed down off the main thread is told apart from the serving path's cost.
  */
 import { readFile } from 'node:fs/promises';
-import { Agent, createServer, request, type Server } from 'node:http';
+import { Agent, createServer, type Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { createApiServer, createGrpcServer, createInferenceRuntime, createNodeHardwarePort, detectHardware, sessionOptionsFor } from '@edgefleet/agent';
 import type { AgentConfig } from '@edgefleet/shared';
@@ -29,27 +29,7 @@ import * as ort from 'onnxruntime-node';
 import { grpcClients, type Json } from '../helpers/grpc-clients.js';
 import { modelSha256, ocrModelPath } from '../helpers/onnx-models.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
-
-interface Stats {
-  p50Ms: number;
-  p99Ms: number;
-  meanMs: number;
-  throughputPerS: number;
-  runs: number;
-}
-
-function statsOf(samples: number[], wallMs: number): Stats {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const at = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
-  const round = (v: number): number => Math.round(v * 1000) / 1000;
-  return {
-    p50Ms: round(at(50)),
-    p99Ms: round(at(99)),
-    meanMs: round(samples.reduce((a, b) => a + b, 0) / samples.length),
-    throughputPerS: Math.round((samples.length / wallMs) * 1000 * 10) / 10,
-    runs: samples.length,
-  };
-}
+import { kserveBinaryRequest, kserveJsonRequest, post, sineInput, statsOf, type Stats } from './lib/kserve-http.js';
 
 interface Case {
   name: string;
@@ -59,25 +39,6 @@ interface Case {
   perRound: number;
   /** JSON requests per round, when fewer than perRound (the detector's take ~300 ms each). */
   jsonPerRound?: number;
-}
-
-interface HttpReply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: Buffer;
-}
-
-function post(agent: Agent, port: number, path: string, headers: Record<string, string>, body: Buffer): Promise<HttpReply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'POST', agent, headers: { ...headers, 'content-length': String(body.length) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-      res.on('error', reject);
-    });
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 const ratio = (a: number, b: number): number => Math.round((a / b) * 1000) / 1000;
@@ -126,8 +87,7 @@ function startEchoWorker(): { roundTrip(data: Float32Array<ArrayBuffer>): Promis
 async function benchModel(c: Case): Promise<ModelResult> {
   const modelPath = ocrModelPath(c.model);
   const bytes = await readFile(modelPath);
-  const count = c.shape.reduce((a, b) => a * b, 1);
-  const input = Float32Array.from({ length: count }, (_, i) => Math.sin(i) * 0.5);
+  const input = sineInput(c.shape);
 
   const hardware = await detectHardware(createNodeHardwarePort());
   const config: Partial<AgentConfig['inference']> = { epBenchmarkBudgetMs: 2000 };
@@ -158,10 +118,8 @@ async function benchModel(c: Case): Promise<ModelResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   const inferPath = `/v2/models/${c.model}/infer`;
 
-  const header = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: c.shape, datatype: 'FP32', parameters: { binary_data_size: input.byteLength } }], parameters: { binary_data_output: true } }));
-  const binaryBody = Buffer.concat([header, Buffer.from(input.buffer)]);
-  const binaryHeaders = { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(header.length) };
-  const jsonBody = Buffer.from(JSON.stringify({ inputs: [{ name: 'x', shape: c.shape, datatype: 'FP32', data: Array.from(input) }] }));
+  const { headers: binaryHeaders, body: binaryBody } = kserveBinaryRequest(c.shape, input);
+  const { headers: jsonHeaders, body: jsonBody } = kserveJsonRequest(c.shape, input);
 
   const binaryReply = await post(agent, port, inferPath, binaryHeaders, binaryBody);
   const floorHttp = await startFixedReplyServer(binaryReply.body, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(binaryReply.headers['inference-header-content-length']) });
@@ -188,7 +146,7 @@ async function benchModel(c: Case): Promise<ModelResult> {
       if (!reply.raw_output_contents?.length) throw new Error('gRPC infer answered no raw output');
     },
     apiJson: async () => {
-      const res = await post(agent, port, inferPath, { 'content-type': 'application/json' }, jsonBody);
+      const res = await post(agent, port, inferPath, jsonHeaders, jsonBody);
       const json = JSON.parse(res.body.toString()) as { outputs?: unknown[] };
       if (res.status !== 200 || !json.outputs?.length) throw new Error(`JSON infer failed: ${res.status} ${res.body.toString().slice(0, 200)}`);
     },

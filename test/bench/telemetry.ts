@@ -5,7 +5,8 @@
  * per collection cycle (real /proc + /sys readers, real SQLite outbox, synchronous=FULL).
  */
 import { join } from 'node:path';
-import { createStateStore, createSqliteOutbox, createSystemMetricsSource, createTelemetryCollector, createTelemetryOutbox, createManualScheduler, createSelfMetrics, openDatabase } from '@edgefleet/agent';
+import { createStateStore, createSqliteOutbox, createSystemMetricsSource, createTelemetryCollector, createTelemetryOutbox, createSelfMetrics, openDatabase } from '@edgefleet/agent';
+import { createManualScheduler } from '@edgefleet/agent/testing';
 import { createSqliteDatabase, createStoreFromDatabase, createTelemetryService } from '@edgefleet/control-plane';
 import { LATENCY_BUCKETS_MS, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
 import { tmpDataDir } from '../helpers/tmp-dir.js';

@@ -36,6 +36,8 @@ export interface AgentProcessOptions {
   /** Merged over the generated config (e.g. { delivery: { chunkBytes: 65536 } }). */
   config?: Partial<AgentConfigInput>;
   env?: Record<string, string>;
+  /** The agent's entry script; default agent/dist/main.js (the footprint bench also runs the esbuild bundle). */
+  entry?: string;
   /** Echo the agent's log lines to this process's stderr. */
   echo?: boolean;
 }
@@ -95,12 +97,12 @@ export async function spawnAgent(opts: AgentProcessOptions): Promise<AgentProces
  */
 export async function spawnAgentWithConfig(
   config: Record<string, unknown>,
-  opts: Pick<AgentProcessOptions, 'dataDir' | 'env' | 'echo'> & { args?: string[] },
+  opts: Pick<AgentProcessOptions, 'dataDir' | 'env' | 'echo' | 'entry'> & { args?: string[] },
 ): Promise<AgentProcess> {
   await mkdir(opts.dataDir, { recursive: true });
   const configFile = join(opts.dataDir, 'agent-config.json');
   await writeFile(configFile, JSON.stringify(config, null, 2));
-  const child = spawn(process.execPath, [AGENT_ENTRY, '--config', configFile, '--data-dir', opts.dataDir, ...(opts.args ?? [])], {
+  const child = spawn(process.execPath, [opts.entry ?? AGENT_ENTRY, '--config', configFile, '--data-dir', opts.dataDir, ...(opts.args ?? [])], {
     cwd: ROOT,
     env: { ...process.env, ...opts.env },
     stdio: ['ignore', 'pipe', 'pipe'],

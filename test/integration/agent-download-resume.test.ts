@@ -1,3 +1,4 @@
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,7 +9,6 @@ import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agen
 import { signedArtifact, startArtifactResponder, type ArtifactResponder } from '../helpers/artifact-responder.js';
 import { ballastModel, modelSha256 } from '../helpers/onnx-models.js';
 import { tmpDataDir, type TmpDir } from '../helpers/tmp-dir.js';
-import { sha256File } from '../../agent/src/delivery/verify.js';
 
 /**
  * Issue 3, "done when" 2: SIGKILL at 20 random points of a 20 MB model download. After every kill
@@ -110,7 +110,7 @@ describe('download resume across SIGKILL', () => {
     expect(finalRun.filter((r) => done.has(r.offset))).toEqual([]);
     const state = readDb(dbPath);
     expect(state.active).toBe('1');
-    expect(await sha256File(join(dir.path, 'models', 'big', '1', 'model.onnx'))).toBe(modelSha256(bytes));
+    expect(modelSha256(await readFile(join(dir.path, 'models', 'big', '1', 'model.onnx')))).toBe(modelSha256(bytes));
     const distinct = new Set(responder.requests.map((r) => r.offset));
     expect(distinct.size).toBe(chunks);
     console.log(`resume: ${kills} kills, ${chunks} chunks, ${responder.requests.length} requests in total (${responder.requests.length - chunks} re-requests of unfinished chunks)`);

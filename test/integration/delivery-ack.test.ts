@@ -4,11 +4,20 @@ import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { agentConfigSchema, deliveryAckSchema, deploymentEventSchema, deviceTopic, encodePayload, parsePayload, type DeliveryAck, type DeploymentEvent } from '@edgefleet/shared';
-import { createOutboxSender, createSessionTransport, createTelemetryOutbox, TELEMETRY_KIND } from '@edgefleet/agent';
-import { createInboundDispatcher, createMqttSession } from '../../agent/src/mqtt/index.js';
-import { createDeploymentJournal, DEPLOYMENT_EVENT_KIND } from '../../agent/src/reconcile/index.js';
-import { createSqliteOutbox, createStateStore, openDatabase } from '../../agent/src/store/index.js';
-import { connectDeviceBus, type DeviceBus } from '../../control-plane/src/broker/device-bus.js';
+import {
+  createDeploymentJournal,
+  createInboundDispatcher,
+  createMqttSession,
+  createOutboxSender,
+  createSessionTransport,
+  createSqliteOutbox,
+  createStateStore,
+  createTelemetryOutbox,
+  DEPLOYMENT_EVENT_KIND,
+  openDatabase,
+  TELEMETRY_KIND,
+} from '@edgefleet/agent';
+import { connectDeviceBus, type DeviceBus } from '@edgefleet/control-plane';
 import { MOSQUITTO_URL, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { startAedesBroker, type TestBroker } from '../helpers/aedes-broker.js';
 import { describeNeeding } from '../setup/gate.js';

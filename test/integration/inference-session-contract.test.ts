@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { createFakeSessionFactory, createWorkerSessionFactory, type SessionFactory } from '@edgefleet/agent';
+import { createWorkerSessionFactory, type SessionFactory } from '@edgefleet/agent';
+import { createFakeSessionFactory } from '@edgefleet/agent/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { identityModel, notOnnxBytes, tmpDataDir, writeModelFile, type TmpDir } from '../helpers/index.js';
 

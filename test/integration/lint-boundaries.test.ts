@@ -25,6 +25,12 @@ describe('package boundaries (eslint)', () => {
     ['agent/src/probe.ts', "import { deviceTopic } from '@edgefleet/shared/src/contract/topics.js';"],
     ['control-plane/src/probe.ts', "import { deviceTopic } from '../../shared/src/contract/topics.js';"],
     ['test/integration/probe.ts', "import { x } from '@edgefleet/agent/src/agent.js';"],
+    ['test/integration/probe.ts', "import { x } from '../../agent/src/store/index.js';"],
+    ['test/integration/probe.ts', "import { x } from '../../control-plane/src/rollout/index.js';"],
+    ['test/bench/probe.ts', "import { x } from '../../shared/src/index.js';"],
+    ['test/integration/probe.ts', "import { x } from '../../agent/src';"],
+    ['agent/src/probe.ts', "import { memoryAudit } from '@edgefleet/control-plane/testing';"],
+    ['control-plane/src/probe.ts', "import { createFakeSessionFactory } from '@edgefleet/agent/testing';"],
   ])('%s: refuses %s', async (file, code) => {
     expect(await boundaryErrors(file, code)).not.toEqual([]);
   });
@@ -33,7 +39,17 @@ describe('package boundaries (eslint)', () => {
     ['agent/src/probe.ts', "import { deviceTopic } from '@edgefleet/shared';"],
     ['control-plane/src/probe.ts', "import { deviceTopic } from '@edgefleet/shared';"],
     ['test/integration/probe.ts', "import { deviceTopic } from '@edgefleet/shared';"],
+    ['test/integration/probe.ts', "import { createFakeSessionFactory } from '@edgefleet/agent/testing';"],
+    ['test/integration/probe.ts', "import { memoryAudit } from '@edgefleet/control-plane/testing';"],
+    ['test/integration/probe.ts', "import { tmpDataDir } from '../helpers/index.js';"],
+    ['agent/src/inference/probe.ts', "import { createLogger } from '../log/index.js';"],
+    ['control-plane/src/rollout/probe.ts', "import { migrate } from '../store/migrations.js';"],
   ])('%s: allows %s', async (file, code) => {
     expect(await boundaryErrors(file, code)).toEqual([]);
+  });
+
+  it.each(['agent/src/agent.ts', 'control-plane/src/control-plane.ts'])('%s: is checked for import cycles', async (file) => {
+    const config = (await eslint.calculateConfigForFile(`${root}/${file}`)) as { rules: Record<string, unknown[]> };
+    expect(config.rules['edgefleet/no-import-cycles']?.[0]).toBe(2);
   });
 });

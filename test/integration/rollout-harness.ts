@@ -6,24 +6,8 @@
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import type { DeploymentEvent, DesiredModel } from '@edgefleet/shared';
-import { migrate } from '../../control-plane/src/store/migrations.js';
-import { createSqliteDatabase } from '../../control-plane/src/store/sqlite-database.js';
-import type { SqlDatabase } from '../../control-plane/src/store/sql-database.js';
-import type { SingletonGate } from '@edgefleet/control-plane';
-import {
-  createRolloutService,
-  manualClock,
-  memoryAudit,
-  memoryCatalog,
-  memoryDesiredState,
-  memoryDirectory,
-  memoryEvents,
-  memoryHealth,
-  type FleetDevice,
-  type ManualClock,
-  type PublishRecord,
-  type RolloutService,
-} from '../../control-plane/src/rollout/index.js';
+import { createRolloutService, createSqliteDatabase, migrate, type FleetDevice, type RolloutService, type SingletonGate, type SqlDatabase } from '@edgefleet/control-plane';
+import { manualClock, memoryAudit, memoryCatalog, memoryDesiredState, memoryDirectory, memoryEvents, memoryHealth, type ManualClock, type PublishRecord } from '@edgefleet/control-plane/testing';
 
 export type VersionBehaviour = 'good' | 'smoke-fail' | 'silent' | { p95LatencyMs: number };
 

@@ -5,17 +5,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { controlPlaneConfigSchema, createRolloutRequestSchema, LATENCY_BUCKETS_MS, cohortHealthResponseSchema, telemetrySamplesResponseSchema, type InferenceWindow } from '@edgefleet/shared';
 import { createControlPlane, createRolloutStore, readAdminToken, rolloutPlugin, telemetryPlugin, type ControlPlane } from '@edgefleet/control-plane';
 import {
-  createFakeMetricsSource,
   createInferenceAccumulator,
-  createManualScheduler,
   createMqttClientTransport,
   createOutboxSender,
   createSqliteOutbox,
+  createStateStore,
   createTelemetryCollector,
   createTelemetryOutbox,
+  openDatabase,
   TELEMETRY_KIND,
 } from '@edgefleet/agent';
-import { createStateStore, openDatabase } from '../../agent/src/store/index.js';
+import { createFakeMetricsSource, createManualScheduler } from '@edgefleet/agent/testing';
 import { freePort, tmpDataDir, type TmpDir } from '../helpers/index.js';
 
 /**

@@ -5,22 +5,19 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { deviceTopic, LATENCY_BUCKETS_MS, parsePayload, telemetryBatchSchema, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
 import {
-  createFakeMetricsSource,
   createInferenceAccumulator,
-  createManualScheduler,
   createMqttClientTransport,
   createOutboxSender,
   createSqliteOutbox,
+  createStateStore,
   createTelemetryCollector,
   createTelemetryOutbox,
+  openDatabase,
   TELEMETRY_KIND,
   type TelemetryCollector,
 } from '@edgefleet/agent';
-import { createStateStore, openDatabase } from '../../agent/src/store/index.js';
-import { migrate } from '../../control-plane/src/store/migrations.js';
-import { createSqliteDatabase } from '../../control-plane/src/store/sqlite-database.js';
-import type { SqlDatabase } from '../../control-plane/src/store/sql-database.js';
-import { createTelemetryService, type TelemetryService } from '../../control-plane/src/telemetry/index.js';
+import { createFakeMetricsSource, createManualScheduler } from '@edgefleet/agent/testing';
+import { createSqliteDatabase, createTelemetryService, migrate, type SqlDatabase, type TelemetryService } from '@edgefleet/control-plane';
 import { freePort, MOSQUITTO_URL, tmpDataDir, type TmpDir } from '../helpers/index.js';
 import { startAedesBroker, type TestBroker } from '../helpers/aedes-broker.js';
 import { describeNeeding } from '../setup/gate.js';

@@ -13,7 +13,6 @@ export type { InferenceRuntime, InferOptions, InferResult, LoadedVersion, LoadRe
 export { createInferenceRuntime, type CreateInferenceRuntimeOptions, type InferenceRuntimeWithEvents, type RuntimeEvent, type RuntimeLogger } from './runtime.js';
 export type { ModelSession, SessionFactory, SessionOptionsSpec, SessionRunResult, SessionSpec } from './session-port.js';
 export { createWorkerSessionFactory, type WorkerSessionFactoryOptions } from './worker-session-factory.js';
-export { createFakeSessionFactory, type FakeEpBehaviour, type FakeSessionFactory, type FakeSessionFactoryOptions } from './fake-session-factory.js';
 export { planExecutionProviders, type EpPlan } from './ep-policy.js';
 export { probeExecutionProviders, type ProbeRequest, type ProbeResult } from './ep-prober.js';
 export { createEpChoiceCache, type EpChoice, type EpChoiceCache, type EpChoiceKey } from './ep-cache.js';

@@ -11,7 +11,6 @@ export * from './engine.js';
 export * from './rollout-operations.js';
 export * from './rollout-service.js';
 export * from './views.js';
-export * from './memory-ports.js';
 export * from './routes.js';
 export * from './rollout-plugin.js';
 export * from './rollout-cli.js';

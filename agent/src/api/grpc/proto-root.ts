@@ -1,14 +1,26 @@
+import { existsSync } from 'node:fs';
+import { dirname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import protobuf from 'protobufjs';
 
-/**
- * The agent's .proto files (agent/proto/, beside src/ and dist/ alike), loaded once per gRPC
- * server with field names as written (`raw_input_contents`, not camelCase). google/protobuf/*
- * (Any, Int64Value) come bundled with protobufjs.
- */
-export const PROTO_DIR = fileURLToPath(new URL('../../../proto/', import.meta.url));
-
 export const PROTO_FILES = ['grpc_service.proto', 'tensorflow_serving/apis/prediction_service.proto', 'tensorflow_serving/apis/model_service.proto'] as const;
+
+/**
+ * The nearest proto/ folder above this module holding the agent's .proto files: agent/proto/ seen
+ * from src/api/grpc/, dist/api/grpc/ and the single-file bundle in dist/bundle/ alike.
+ */
+function findProtoDir(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'proto', PROTO_FILES[0]))) return join(dir, 'proto') + sep;
+    if (dirname(dir) === dir) return join(from, '..', '..', '..', 'proto') + sep;
+  }
+}
+
+/**
+ * The agent's .proto files, loaded once per gRPC server with field names as written
+ * (`raw_input_contents`, not camelCase). google/protobuf/* (Any, Int64Value) come bundled with protobufjs.
+ */
+export const PROTO_DIR = findProtoDir(dirname(fileURLToPath(import.meta.url)));
 
 export function loadProtoRoot(): protobuf.Root {
   const root = new protobuf.Root();
