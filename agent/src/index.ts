@@ -14,5 +14,6 @@ export { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type O
 export { plan, type Step } from './reconcile/index.js';
 export * from './hardware/index.js';
 export * from './inference/index.js';
+export * from './inference/litert/index.js';
 export * from './api/index.js';
 export * from './telemetry/index.js';
