@@ -22,18 +22,16 @@ type GlueScope = typeof globalThis & {
   importScripts?: (url: string | URL) => void;
   ModuleFactory?: unknown;
   Module?: unknown;
-  navigator?: { hardwareConcurrency?: number };
 };
 
 /**
- * Installs `self`, `importScripts` and (where Node has none) `navigator.hardwareConcurrency`, which
- * the threaded glue reads as its pthread pool size. Idempotent; the globals stay, because the
- * threaded build's pthread workers evaluate the same glue later.
+ * Installs `self` and `importScripts` for one load of the package; the returned function removes
+ * them again, so that no library in the process later takes Node for a web worker.
  */
-export function installEmscriptenShims(options: EmscriptenShimOptions = {}): void {
+export function installEmscriptenShims(options: EmscriptenShimOptions = {}): () => void {
   const scope = globalThis as GlueScope;
+  const hadSelf = 'self' in scope;
   scope.self ??= globalThis;
-  scope.navigator ??= { hardwareConcurrency: availableParallelism() };
   const log = options.onRuntimeLog ?? (() => {});
   scope.importScripts = (url) => {
     const file = url instanceof URL || String(url).startsWith('file:') ? new URL(url).pathname : String(url);
@@ -41,13 +39,24 @@ export function installEmscriptenShims(options: EmscriptenShimOptions = {}): voi
     // The loader passes `self.Module` to the factory as its module arguments (then clears it).
     scope.Module = { print: log, printErr: log, mainScriptUrlOrBlob: pthreadEntryUrl(file) };
   };
+  return () => {
+    delete scope.importScripts;
+    delete scope.ModuleFactory;
+    delete scope.Module;
+    if (!hadSelf) delete scope.self;
+  };
 }
 
-/** Evaluates an emscripten glue file as CommonJS and returns what it exports (its ModuleFactory). */
+/**
+ * Evaluates an emscripten glue file as CommonJS and returns what it exports (its ModuleFactory).
+ * The threaded glue sizes its pthread pool from `navigator.hardwareConcurrency`, which Node 20 has
+ * no global for: the glue gets its own `navigator` binding rather than a global that would tell
+ * other libraries in the process that they run in a browser.
+ */
 function evaluateGlue(file: string): unknown {
   const module = { exports: {} as unknown };
-  const run = compileFunction(readFileSync(file, 'utf8'), ['require', '__filename', '__dirname', 'module', 'exports'], { filename: file });
-  run(glueRequire(file), file, dirname(file), module, module.exports);
+  const run = compileFunction(readFileSync(file, 'utf8'), ['require', '__filename', '__dirname', 'module', 'exports', 'navigator'], { filename: file });
+  run(glueRequire(file), file, dirname(file), module, module.exports, { hardwareConcurrency: availableParallelism() });
   return module.exports;
 }
 
@@ -77,6 +86,7 @@ function pthreadEntryUrl(glueFile: string): string {
   const source = `
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { compileFunction } from 'node:vm';
 import * as threads from 'node:worker_threads';
@@ -84,8 +94,9 @@ const file = ${JSON.stringify(glueFile)};
 globalThis.self ??= globalThis;
 const require = createRequire(file);
 const module = { exports: {} };
-compileFunction(readFileSync(file, 'utf8'), ['require', '__filename', '__dirname', 'module', 'exports'], { filename: file })(
-  (id) => (id === 'node:worker_threads' || id === 'worker_threads' ? threads : require(id)), file, dirname(file), module, module.exports);
+compileFunction(readFileSync(file, 'utf8'), ['require', '__filename', '__dirname', 'module', 'exports', 'navigator'], { filename: file })(
+  (id) => (id === 'node:worker_threads' || id === 'worker_threads' ? threads : require(id)), file, dirname(file), module, module.exports,
+  { hardwareConcurrency: availableParallelism() });
 `;
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }

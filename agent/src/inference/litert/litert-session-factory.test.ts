@@ -44,8 +44,10 @@ describe('createLiteRtSessionFactory refusals', () => {
     await expect(factory.create({ modelPath: file, ep: 'cpu', options: {} }, AbortSignal.abort())).rejects.toMatchObject({ code: 'EP_UNAVAILABLE', message: expect.stringContaining('aborted') });
   });
 
-  it('names the build it runs and the LiteRT version', async () => {
+  it('names the build it runs and the LiteRT version, and leaves no browser globals behind', async () => {
     expect(['threaded', 'simd', 'compat']).toContain(await factory.build());
+    expect('importScripts' in globalThis).toBe(false);
+    expect('ModuleFactory' in globalThis).toBe(false);
     expect(liteRtInfo().version).toMatch(/^\d+\.\d+\.\d+$/);
   });
 });

@@ -59,11 +59,15 @@ export function loadLiteRt(options: LoadLiteRtOptions = {}): Promise<LiteRtRunti
 
 async function load(threads: boolean): Promise<LiteRtRuntime> {
   let log: string[] = [];
-  installEmscriptenShims({ onRuntimeLog: (line) => log.push(line) });
   const lib = await import('@litertjs/core');
-  const relaxedSimd = (await lib.supportsFeature('relaxedSimd')) === true;
-  const threaded = threads && relaxedSimd && (await lib.supportsFeature('threads')) === true;
-  await quietWebGpuProbe(() => lib.loadLiteRt(`${join(packageDir(), 'wasm')}/`, { threads: threaded }));
+  const relaxedSimd = await lib.supportsFeature('relaxedSimd');
+  const threaded = threads && relaxedSimd && (await lib.supportsFeature('threads'));
+  const removeShims = installEmscriptenShims({ onRuntimeLog: (line) => log.push(line) });
+  try {
+    await quietWebGpuProbe(() => lib.loadLiteRt(`${join(packageDir(), 'wasm')}/`, { threads: threaded }));
+  } finally {
+    removeShims();
+  }
   let turn: Promise<unknown> = Promise.resolve();
   return {
     lib,
