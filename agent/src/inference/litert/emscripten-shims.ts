@@ -15,6 +15,8 @@ import type * as WorkerThreads from 'node:worker_threads';
 export interface EmscriptenShimOptions {
   /** Lines the wasm runtime prints (its stdout and stderr); dropped when absent. */
   onRuntimeLog?: (line: string) => void;
+  /** The wasm runtime aborted (a trap in a kernel): it is unusable from then on, in this process. */
+  onAbort?: (what: unknown) => void;
 }
 
 type GlueScope = typeof globalThis & {
@@ -37,7 +39,7 @@ export function installEmscriptenShims(options: EmscriptenShimOptions = {}): () 
     const file = url instanceof URL || String(url).startsWith('file:') ? new URL(url).pathname : String(url);
     scope.ModuleFactory = evaluateGlue(file);
     // The loader passes `self.Module` to the factory as its module arguments (then clears it).
-    scope.Module = { print: log, printErr: log, mainScriptUrlOrBlob: pthreadEntryUrl(file) };
+    scope.Module = { print: log, printErr: log, onAbort: options.onAbort, mainScriptUrlOrBlob: pthreadEntryUrl(file) };
   };
   return () => {
     delete scope.importScripts;

@@ -30,6 +30,7 @@ export function createLiteRtSessionFactory(options: LiteRtSessionFactoryOptions 
     const bytes = await readModel(spec.modelPath);
     const runtime = await loadLiteRt(options);
     throwIfAborted(signal);
+    throwIfRuntimeAborted(runtime);
     const numThreads = runtime.build === 'threaded' ? Math.max(1, spec.options.intraOpNumThreads ?? 1) : 1;
     // LiteRT prepares the graph on the first run, and an unresolved custom op shows only then, as
     // logged errors (the run itself resolves, with garbage): so create() runs once on zeros.
@@ -52,6 +53,7 @@ export function createLiteRtSessionFactory(options: LiteRtSessionFactoryOptions 
     });
     const errors = runtimeErrors(log);
     if (result.status === 'rejected' || errors.length > 0) {
+      throwIfRuntimeAborted(runtime);
       if (result.status === 'fulfilled') result.value.model.delete();
       throw refusal(spec.modelPath, result.status === 'rejected' ? result.reason : undefined, errors);
     }
@@ -106,6 +108,7 @@ function createSession(runtime: LiteRtRuntime, model: CompiledModel, inputs: Mod
         });
         return { outputs: out, computeMs };
       } catch (error) {
+        throwIfRuntimeAborted(runtime);
         if (error instanceof EdgefleetError) throw error;
         throw new EdgefleetError('INFERENCE_FAILED', `LiteRT run failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       } finally {
@@ -115,7 +118,8 @@ function createSession(runtime: LiteRtRuntime, model: CompiledModel, inputs: Mod
     release(): Promise<void> {
       if (!released) {
         released = true;
-        model.delete();
+        // An aborted runtime frees nothing any more, and throws when asked to.
+        if (runtime.abortReason() === undefined) model.delete();
       }
       return Promise.resolve();
     },
@@ -149,6 +153,11 @@ function refusal(path: string, error: unknown, errors: string[]): EdgefleetError
   const detail = errors.length > 0 ? errors.join(' ') : error instanceof Error ? error.message : String(error);
   const code: ErrorCode = /unresolved custom op|didn't find op|unsupported (custom )?op|no registration/i.test(detail) ? 'MODEL_OP_UNSUPPORTED' : 'MODEL_INVALID';
   return new EdgefleetError(code, `${path}: LiteRT cannot load the model: ${detail}`, error === undefined ? undefined : { cause: error });
+}
+
+function throwIfRuntimeAborted(runtime: LiteRtRuntime): void {
+  const reason = runtime.abortReason();
+  if (reason !== undefined) throw new EdgefleetError('EP_UNAVAILABLE', `cpu: the LiteRT wasm runtime aborted (${reason}); it needs a new process or worker`);
 }
 
 function throwIfAborted(signal: AbortSignal | undefined): void {

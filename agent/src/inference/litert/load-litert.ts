@@ -25,6 +25,11 @@ export interface LiteRtRuntime {
    * without throwing, leaving ERROR lines as the only sign. Serialised so that lines are not mixed.
    */
   logged<T>(task: () => Promise<T>): Promise<{ result: PromiseSettledResult<T>; log: string[] }>;
+  /**
+   * Why the wasm runtime aborted, once it has: every later call into it fails, whatever the model,
+   * so callers report the runtime (EP_UNAVAILABLE) rather than blame the model they were given.
+   */
+  abortReason(): string | undefined;
 }
 
 export interface LoadLiteRtOptions {
@@ -62,7 +67,8 @@ async function load(threads: boolean): Promise<LiteRtRuntime> {
   const lib = await import('@litertjs/core');
   const relaxedSimd = await lib.supportsFeature('relaxedSimd');
   const threaded = threads && relaxedSimd && (await lib.supportsFeature('threads'));
-  const removeShims = installEmscriptenShims({ onRuntimeLog: (line) => log.push(line) });
+  let aborted: string | undefined;
+  const removeShims = installEmscriptenShims({ onRuntimeLog: (line) => log.push(line), onAbort: (what) => (aborted = String(what)) });
   try {
     await quietWebGpuProbe(() => lib.loadLiteRt(`${join(packageDir(), 'wasm')}/`, { threads: threaded }));
   } finally {
@@ -73,6 +79,7 @@ async function load(threads: boolean): Promise<LiteRtRuntime> {
     lib,
     build: threaded ? 'threaded' : relaxedSimd ? 'simd' : 'compat',
     version: liteRtInfo().version,
+    abortReason: () => aborted,
     logged<T>(task: () => Promise<T>) {
       const run = turn.then(async () => {
         log = [];
