@@ -4,7 +4,7 @@ import type { Tensor } from '../runtime-port.js';
 import type { ModelSession, SessionFactory, SessionRunResult, SessionSpec } from '../session-port.js';
 import { elementCount } from '../datatypes.js';
 import { tensorSpecFromDetails, typedDataFor } from './litert-tensors.js';
-import { loadLiteRt, type LiteRtBuild, type LoadLiteRtOptions } from './load-litert.js';
+import { loadLiteRt, type LiteRtBuild, type LiteRtRuntime, type LoadLiteRtOptions } from './load-litert.js';
 
 export type LiteRtSessionFactoryOptions = LoadLiteRtOptions;
 
@@ -55,6 +55,8 @@ export function createLiteRtSessionFactory(options: LiteRtSessionFactoryOptions 
     if (result.status === 'rejected' || errors.length > 0) {
       throwIfRuntimeAborted(runtime);
       if (result.status === 'fulfilled') result.value.model.delete();
+      // Our own refusal (an element type LiteRT.js cannot move) already has its code.
+      if (result.status === 'rejected' && result.reason instanceof EdgefleetError && errors.length === 0) throw result.reason;
       throw refusal(spec.modelPath, result.status === 'rejected' ? result.reason : undefined, errors);
     }
     const { model, inputs, outputs } = result.value;
@@ -68,7 +70,6 @@ export function createLiteRtSessionFactory(options: LiteRtSessionFactoryOptions 
   return { create, build: async () => (await loadLiteRt(options)).build };
 }
 
-type LiteRtRuntime = Awaited<ReturnType<typeof loadLiteRt>>;
 type LiteRtTensor = InstanceType<LiteRtRuntime['lib']['Tensor']>;
 type CompiledModel = Awaited<ReturnType<LiteRtRuntime['lib']['loadAndCompile']>>;
 
