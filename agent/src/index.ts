@@ -96,6 +96,7 @@ export {
   type KserveInferReply,
   type ServingContext,
 } from './api/index.js';
+export { createLiteRtSessionFactory, liteRtInfo, type LiteRtBuild, type LiteRtSessionFactory, type LiteRtSessionFactoryOptions } from './inference/litert/index.js';
 export { PROTO_DIR, PROTO_FILES, createGrpcServer, type CreateGrpcServerOptions, type GrpcServer } from './api/grpc/index.js';
 export {
   TELEMETRY_KIND,
