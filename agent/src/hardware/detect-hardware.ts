@@ -20,9 +20,10 @@ export const VULKAN_LOADER_PATHS = [
  * from nvidia-smi (skipped on Tegra, where it is missing or reports N/A).
  */
 export async function detectHardware(port: HardwarePort): Promise<HardwareProfile> {
-  const [sys, ort, tegraText, modelText, compatibleText] = await Promise.all([
+  const [sys, ort, litert, tegraText, modelText, compatibleText] = await Promise.all([
     port.systemInfo(),
     port.onnxruntime(),
+    port.litert?.(),
     port.readFile('/etc/nv_tegra_release'),
     port.readFile('/proc/device-tree/model'),
     port.readFile('/proc/device-tree/compatible'),
@@ -66,6 +67,7 @@ export async function detectHardware(port: HardwarePort): Promise<HardwareProfil
     nvidiaGpus,
     vulkan,
     onnxruntime: ort,
+    ...(litert ? { litert } : {}),
   });
 }
 

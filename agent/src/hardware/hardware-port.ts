@@ -25,4 +25,6 @@ export interface HardwarePort {
   existing(paths: string[]): Promise<string[]>;
   systemInfo(): Promise<SystemInfoSnapshot>;
   onnxruntime(): Promise<OnnxruntimeInfo>;
+  /** The LiteRT runtime the agent ships for .tflite models; undefined (or absent) when it has none. */
+  litert?(): Promise<{ version: string } | undefined>;
 }

@@ -44,5 +44,14 @@ export function createNodeHardwarePort(options: NodeHardwarePortOptions = {}): H
     async onnxruntime(): Promise<OnnxruntimeInfo> {
       return (await probed()).onnxruntime;
     },
+    async litert() {
+      // The package's version only (its package.json); the wasm loads when a .tflite model does.
+      const { liteRtInfo } = await import('../inference/litert/load-litert.js');
+      try {
+        return liteRtInfo();
+      } catch {
+        return undefined;
+      }
+    },
   };
 }

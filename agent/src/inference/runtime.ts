@@ -11,6 +11,7 @@ import { sessionOptionsFor, threadCountsToTry } from './session-options.js';
 import type { SessionFactory } from './session-port.js';
 import { validateInputs } from './validate-inputs.js';
 import { createWorkerSessionFactory } from './worker-session-factory.js';
+import { createFormatSessionFactory } from './format-session-factory.js';
 
 /** What the runtime tells observers (the API's Prometheus metrics, logs). */
 export type RuntimeEvent =
@@ -80,7 +81,13 @@ interface ModelEntry {
  */
 export async function createInferenceRuntime(options: CreateInferenceRuntimeOptions): Promise<InferenceRuntimeWithEvents> {
   const config = { ...DEFAULTS, ...options.config };
-  const factory = options.sessionFactory ?? createWorkerSessionFactory();
+  const factory =
+    options.sessionFactory ??
+    createFormatSessionFactory({
+      onnx: createWorkerSessionFactory(),
+      // LiteRT's wasm build, loaded only when a .tflite model arrives.
+      tflite: async () => (await import('./litert/index.js')).createLiteRtSessionFactory(),
+    });
   const cache = typeof options.epCache === 'object' ? options.epCache : await createEpChoiceCache(options.epCache ? { path: options.epCache } : {});
   const hardware = options.hardware;
   const models = new Map<string, ModelEntry>();

@@ -1,13 +1,8 @@
 import { ByteBuffer } from 'flatbuffers';
-import { EdgefleetError, type ModelInspection, type TensorSpec } from '@edgefleet/shared';
+import { EdgefleetError, TFLITE_FILE_IDENTIFIER, modelFormatOf, type ModelInspection, type TensorSpec } from '@edgefleet/shared';
 import { LITERT_CUSTOM_OPS, TFLITE_BUILTIN_OPS, TFLITE_CUSTOM_OPCODE, TFLITE_DATATYPES } from './tflite-ops.js';
 
-/** TFLite files carry this flatbuffer file identifier at bytes 4..8. */
-export const TFLITE_IDENTIFIER = 'TFL3';
-
-export function looksLikeTflite(bytes: Uint8Array): boolean {
-  return bytes.length >= 8 && Buffer.from(bytes.subarray(4, 8)).toString('latin1') === TFLITE_IDENTIFIER;
-}
+export const looksLikeTflite = (bytes: Uint8Array): boolean => modelFormatOf(bytes) === 'tflite';
 
 const invalid = (message: string): EdgefleetError => new EdgefleetError('MODEL_INVALID', `not a valid TFLite model: ${message}`);
 
@@ -109,7 +104,7 @@ const BUFFER = { data: 0, offset: 1, size: 2 } as const;
 export function inspectTflite(bytes: Uint8Array): ModelInspection {
   if (!looksLikeTflite(bytes)) {
     const id = bytes.length >= 8 ? JSON.stringify(Buffer.from(bytes.subarray(4, 8)).toString('latin1')) : 'missing';
-    throw invalid(`file identifier is ${id}, not "${TFLITE_IDENTIFIER}"`);
+    throw invalid(`file identifier is ${id}, not "${TFLITE_FILE_IDENTIFIER}"`);
   }
   const r = flatReader(bytes);
   const model = r.root();

@@ -10,3 +10,4 @@ export * from './artifact.js';
 export * from './parse.js';
 export * from './channel-schemas.js';
 export * from './delivery-ack.js';
+export { TFLITE_FILE_IDENTIFIER, modelFormatOf, type ModelFormat } from './model-format.js';

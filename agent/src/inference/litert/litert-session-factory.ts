@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { EdgefleetError, type ErrorCode } from '@edgefleet/shared';
+import { EdgefleetError, TFLITE_FILE_IDENTIFIER, modelFormatOf, type ErrorCode } from '@edgefleet/shared';
 import type { Tensor } from '../runtime-port.js';
 import type { ModelSession, SessionFactory, SessionRunResult, SessionSpec } from '../session-port.js';
 import { elementCount } from '../datatypes.js';
@@ -13,8 +13,6 @@ export interface LiteRtSessionFactory extends SessionFactory {
   build(): Promise<LiteRtBuild>;
 }
 
-/** A FlatBuffer's file identifier sits at bytes 4..8; a TFLite model's is "TFL3". */
-const TFLITE_IDENTIFIER = 'TFL3';
 
 /**
  * SessionFactory for .tflite files on LiteRT's WebAssembly CPU build (XNNPACK). Sessions run on the
@@ -134,9 +132,8 @@ async function readModel(path: string): Promise<Uint8Array> {
   } catch (error) {
     throw new EdgefleetError('MODEL_INVALID', `${path}: cannot read the model file`, { cause: error });
   }
-  const identifier = bytes.subarray(4, 8).toString('latin1');
-  if (bytes.byteLength < 8 || identifier !== TFLITE_IDENTIFIER) {
-    throw new EdgefleetError('MODEL_INVALID', `${path}: not a TFLite flatbuffer (file identifier ${JSON.stringify(identifier)}, expected "${TFLITE_IDENTIFIER}")`);
+  if (modelFormatOf(bytes) !== 'tflite') {
+    throw new EdgefleetError('MODEL_INVALID', `${path}: not a TFLite flatbuffer (file identifier ${JSON.stringify(bytes.subarray(4, 8).toString('latin1'))}, expected "${TFLITE_FILE_IDENTIFIER}")`);
   }
   return new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }

@@ -1,0 +1,101 @@
+/**
+ * TFLite end to end (issue 21): the MediaPipe face detector pushed to a real control plane, rolled
+ * onto a real agent process, served from LiteRT through the same local API as ONNX models (KServe
+ * v2 and TF Serving REST), its outputs equal to an in-process LiteRT run of the same file, and a
+ * swap to a second TFLite version under load with no failed request.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLiteRtSessionFactory } from '@edgefleet/agent';
+import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
+import { startControlPlane, tfliteModelPath, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
+
+const SHAPE = [1, 128, 128, 3];
+const input = Float32Array.from({ length: 128 * 128 * 3 }, (_, i) => ((i * 37) % 255) / 127.5 - 1);
+
+describe('a TFLite model served by a real agent', () => {
+  let h: TestControlPlane;
+  let dir: TmpDir;
+  let agent: AgentProcess;
+  let api: string;
+  const deviceId = 'tflite-01';
+
+  const active = async (version: string, timeoutMs = 60_000): Promise<void> => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const reported = (await h.cp.devices.get(deviceId)).reported?.models.find((m) => m.name === 'face');
+      if (reported?.active === version && reported.state === 'active') return;
+      if (Date.now() > deadline) throw new Error(`face@${version} not active within ${timeoutMs} ms: ${JSON.stringify(reported)}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  };
+  const kserve = async (version?: string): Promise<{ status: number; outputs?: { name: string; shape: number[]; data: number[] }[] }> => {
+    const res = await fetch(`${api}/v2/models/face${version ? `/versions/${version}` : ''}/infer`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ inputs: [{ name: 'input', shape: SHAPE, datatype: 'FP32', data: Array.from(input) }] }),
+    });
+    const body = (await res.json()) as { outputs?: { name: string; shape: number[]; data: number[] }[] };
+    return { status: res.status, ...body };
+  };
+
+  beforeAll(async () => {
+    await ensureAgentBuilt();
+    h = await startControlPlane();
+    dir = await tmpDataDir('agent-tflite-');
+    const device = await h.provisionDevice(deviceId);
+    agent = await spawnAgent({ deviceId, brokerUrl: h.mqttUrl, fleetPublicKey: h.fleetPublicKeyPem, dataDir: dir.path, config: { broker: { url: h.mqttUrl, password: device.secret } } });
+    api = ((await agent.waitForLog((l) => l.msg === 'local API listening')) as unknown as { url: string }).url;
+    await h.pushModel({ name: 'face', version: '1', file: tfliteModelPath('face') });
+    await h.pushModel({ name: 'face', version: '2', file: tfliteModelPath('face'), labels: ['candidate'] });
+  }, 120_000);
+  afterAll(async () => {
+    await agent?.stop();
+    await h?.close();
+    await dir?.cleanup();
+  });
+
+  it('activates the .tflite version (smoke test on LiteRT) and reports it', async () => {
+    await h.cp.desired.setDeviceModels(deviceId, [await h.desiredModel('face', '1')]);
+    await active('1');
+    const meta = (await (await fetch(`${api}/v2/models/face`)).json()) as { inputs: { name: string; datatype: string; shape: number[] }[]; outputs: { shape: number[] }[] };
+    // As the model declares it: NHWC, no transposes.
+    expect(meta.inputs).toEqual([{ name: 'input', datatype: 'FP32', shape: SHAPE }]);
+    expect(meta.outputs.map((o) => o.shape)).toEqual([[1, 896, 16], [1, 896, 1]]);
+    // The agent reports its LiteRT, so rollouts of TFLite versions do not skip it.
+    expect((await h.cp.devices.get(deviceId)).reported?.hardware?.litert?.version).toMatch(/^\d+\.\d+/);
+  }, 90_000);
+
+  it('answers on KServe v2 and TF Serving REST with the outputs of an in-process LiteRT run of the same file', async () => {
+    const served = await kserve();
+    expect(served.status).toBe(200);
+    const session = await createLiteRtSessionFactory().create({ modelPath: tfliteModelPath('face'), ep: 'cpu', options: { intraOpNumThreads: 1 } });
+    const reference = await session.run([{ name: 'input', datatype: 'FP32', shape: SHAPE, data: input }]);
+    await session.release();
+    for (const [i, out] of served.outputs!.entries()) {
+      const ref = reference.outputs[i]!.data as Float32Array;
+      expect(out.shape).toEqual(reference.outputs[i]!.shape);
+      let maxDiff = 0;
+      for (let k = 0; k < ref.length; k++) maxDiff = Math.max(maxDiff, Math.abs(out.data[k]! - ref[k]!));
+      expect(maxDiff, `output ${out.name}`).toBeLessThan(1e-4);
+    }
+    const tf = await fetch(`${api}/v1/models/face:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [Array.from({ length: 128 }, (_, y) => Array.from({ length: 128 }, (_, x) => Array.from(input.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3))))] }) });
+    expect(tf.status).toBe(200);
+    const predictions = ((await tf.json()) as { predictions: unknown[] }).predictions;
+    expect(predictions).toHaveLength(1);
+  }, 60_000);
+
+  it('swaps to a second TFLite version under load with no failed request', async () => {
+    let stop = false;
+    const statuses: number[] = [];
+    const load = (async () => {
+      while (!stop) statuses.push((await kserve()).status);
+    })();
+    await h.cp.desired.setDeviceModels(deviceId, [await h.desiredModel('face', '2')]);
+    await active('2');
+    await new Promise((r) => setTimeout(r, 500));
+    stop = true;
+    await load;
+    expect(statuses.length).toBeGreaterThan(5);
+    expect(statuses.filter((s) => s !== 200)).toEqual([]);
+  }, 90_000);
+});
