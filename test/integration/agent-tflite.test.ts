@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiteRtSessionFactory } from '@edgefleet/agent';
 import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agent-process.js';
-import { startControlPlane, tfliteModelPath, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
+import { freePort, grpcClients, startControlPlane, tfliteModelPath, tmpDataDir, type GrpcClients, type TestControlPlane, type TmpDir } from '../helpers/index.js';
 
 const SHAPE = [1, 128, 128, 3];
 const input = Float32Array.from({ length: 128 * 128 * 3 }, (_, i) => ((i * 37) % 255) / 127.5 - 1);
@@ -17,6 +17,8 @@ describe('a TFLite model served by a real agent', () => {
   let dir: TmpDir;
   let agent: AgentProcess;
   let api: string;
+  let grpc: GrpcClients;
+  let grpcPort: number;
   const deviceId = 'tflite-01';
 
   const active = async (version: string, timeoutMs = 60_000): Promise<void> => {
@@ -43,12 +45,15 @@ describe('a TFLite model served by a real agent', () => {
     h = await startControlPlane();
     dir = await tmpDataDir('agent-tflite-');
     const device = await h.provisionDevice(deviceId);
-    agent = await spawnAgent({ deviceId, brokerUrl: h.mqttUrl, fleetPublicKey: h.fleetPublicKeyPem, dataDir: dir.path, config: { broker: { url: h.mqttUrl, password: device.secret } } });
+    grpcPort = await freePort();
+    agent = await spawnAgent({ deviceId, brokerUrl: h.mqttUrl, fleetPublicKey: h.fleetPublicKeyPem, dataDir: dir.path, config: { broker: { url: h.mqttUrl, password: device.secret }, inference: { grpcPort } } });
     api = ((await agent.waitForLog((l) => l.msg === 'local API listening')) as unknown as { url: string }).url;
+    grpc = grpcClients(`127.0.0.1:${grpcPort}`);
     await h.pushModel({ name: 'face', version: '1', file: tfliteModelPath('face') });
     await h.pushModel({ name: 'face', version: '2', file: tfliteModelPath('face'), labels: ['candidate'] });
   }, 120_000);
   afterAll(async () => {
+    grpc?.close();
     await agent?.stop();
     await h?.close();
     await dir?.cleanup();
@@ -65,7 +70,7 @@ describe('a TFLite model served by a real agent', () => {
     expect((await h.cp.devices.get(deviceId)).reported?.hardware?.litert?.version).toMatch(/^\d+\.\d+/);
   }, 90_000);
 
-  it('answers on KServe v2 and TF Serving REST with the outputs of an in-process LiteRT run of the same file', async () => {
+  it('answers on KServe v2 REST, TF Serving REST and KServe gRPC (raw tensors) with the outputs of an in-process LiteRT run of the same file', async () => {
     const served = await kserve();
     expect(served.status).toBe(200);
     const session = await createLiteRtSessionFactory().create({ modelPath: tfliteModelPath('face'), ep: 'cpu', options: { intraOpNumThreads: 1 } });
@@ -77,6 +82,14 @@ describe('a TFLite model served by a real agent', () => {
       let maxDiff = 0;
       for (let k = 0; k < ref.length; k++) maxDiff = Math.max(maxDiff, Math.abs(out.data[k]! - ref[k]!));
       expect(maxDiff, `output ${out.name}`).toBeLessThan(1e-4);
+    }
+    const reply = (await grpc.call(grpc.kserve, 'ModelInfer', { model_name: 'face', inputs: [{ name: 'input', datatype: 'FP32', shape: SHAPE }], raw_input_contents: [Buffer.from(input.buffer)] })) as { outputs: { name: string; shape: string[] }[]; raw_output_contents: Buffer[] };
+    expect(reply.outputs.map((o) => o.shape.map(Number))).toEqual([[1, 896, 16], [1, 896, 1]]);
+    for (const [i, raw] of reply.raw_output_contents.entries()) {
+      const got = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
+      const ref = reference.outputs[i]!.data as Float32Array;
+      expect(got.length).toBe(ref.length);
+      expect(got.every((v, k) => Math.abs(v - ref[k]!) < 1e-4), `gRPC output ${reply.outputs[i]!.name}`).toBe(true);
     }
     const tf = await fetch(`${api}/v1/models/face:predict`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ instances: [Array.from({ length: 128 }, (_, y) => Array.from({ length: 128 }, (_, x) => Array.from(input.subarray((y * 128 + x) * 3, (y * 128 + x) * 3 + 3))))] }) });
     expect(tf.status).toBe(200);
