@@ -28,6 +28,7 @@ import type { AgentConfig } from '@edgefleet/shared';
 import * as ort from 'onnxruntime-node';
 import { grpcClients, type Json } from '../helpers/grpc-clients.js';
 import { modelSha256, ocrModelPath } from '../helpers/onnx-models.js';
+import { measureFaceDetector, measureThreadedChild } from './lib/tflite-litert.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 import { kserveBinaryRequest, kserveJsonRequest, post, sineInput, statsOf, type Stats } from './lib/kserve-http.js';
 
@@ -283,5 +284,16 @@ export async function run(options: { long?: boolean } = {}): Promise<BenchResult
     details[c.model] = { case: c, ...r };
     summary.push(...summaryOf(c.model, r));
   }
+  // The face detector on LiteRT: the build plain Node 20 runs, beside the threaded build (relaxed SIMD).
+  const runs = options.long ? 200 : 50;
+  const compat = await measureFaceDetector(1, runs);
+  const threaded1 = await measureThreadedChild(1, runs);
+  const threaded2 = await measureThreadedChild(2, runs);
+  details.faceDetectorLiteRt = { compat, threaded1, threaded2 };
+  summary.push(
+    { metric: `face detector 1x128x128x3 (TFLite), LiteRT ${compat.build} build, 1 thread, p50`, value: compat.p50Ms, unit: 'ms', note: `p99 ${compat.p99Ms} ms, ${runs} runs in-process (what plain Node 20 runs)` },
+    { metric: `face detector, LiteRT ${threaded1.build} build, 1 thread, p50`, value: threaded1.p50Ms, unit: 'ms', note: `p99 ${threaded1.p99Ms} ms; p50 ${(threaded1.p50Ms / compat.p50Ms).toFixed(2)}× the single-threaded build's (node --experimental-wasm-relaxed-simd)` },
+    { metric: `face detector, LiteRT ${threaded2.build} build, 2 threads, p50`, value: threaded2.p50Ms, unit: 'ms', note: `p99 ${threaded2.p99Ms} ms; p50 ${(threaded2.p50Ms / compat.p50Ms).toFixed(2)}× the single-threaded build's; the agent measures threads per model as for the CPU EP` },
+  );
   return { summary, ...details };
 }

@@ -28,3 +28,4 @@ export { textLineInput, textPageInput, inferRequest } from './ocr-inputs.js';
 export { startControlPlane, type StartControlPlaneOptions, type TestControlPlane, type ProvisionedTestDevice } from './control-plane.js';
 export { grpcClients, type GrpcClients } from './grpc-clients.js';
 export { freshPostgresDatabase, type TestPostgresDatabase } from './postgres.js';
+export { cliRunner, type CliRun } from './cli.js';

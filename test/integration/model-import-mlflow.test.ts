@@ -8,8 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ModelVersionRecord } from '@edgefleet/shared';
-import { formatCliError, runCli } from '@edgefleet/control-plane';
-import { identityModel, startControlPlane, type TestControlPlane } from '../helpers/index.js';
+import { identityModel, cliRunner, startControlPlane, type TestControlPlane } from '../helpers/index.js';
 
 const MLMODEL = `artifact_path: model
 flavors:
@@ -44,13 +43,7 @@ const EXAMPLE = JSON.stringify({ inputs: { x: [[0.5, 1.5, 2.5, 3.5]] } });
 
 describe('models import from an MLflow model directory', () => {
   let h: TestControlPlane;
-  const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    let out = '';
-    let err = '';
-    const io = { out: (s: string) => void (out += `${s}\n`), err: (s: string) => void (err += `${s}\n`), interactive: false };
-    const code = await runCli(argv, { io, env: { EDGEFLEET_SERVER: h.httpUrl, EDGEFLEET_TOKEN: h.adminToken } }, formatCliError);
-    return { code, out, err };
-  };
+  const cli = (...argv: string[]) => cliRunner(h)(...argv);
   const modelDir = async (name: string, mlmodel: string, files: Record<string, Uint8Array | string> = { 'model.onnx': identityModel(), 'input_example.json': EXAMPLE }): Promise<string> => {
     const dir = join(h.dataDir, name);
     await mkdir(dir, { recursive: true });

@@ -7,18 +7,11 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyManifest, type ModelVersionRecord } from '@edgefleet/shared';
-import { formatCliError, runCli } from '@edgefleet/control-plane';
-import { startControlPlane, tfliteModelPath, type TestControlPlane } from '../helpers/index.js';
+import { cliRunner, startControlPlane, tfliteModelPath, type TestControlPlane } from '../helpers/index.js';
 
 describe('TFLite models in the registry', () => {
   let h: TestControlPlane;
-  const cli = async (...argv: string[]): Promise<{ code: number; out: string; err: string }> => {
-    let out = '';
-    let err = '';
-    const io = { out: (s: string) => void (out += `${s}\n`), err: (s: string) => void (err += `${s}\n`), interactive: false };
-    const code = await runCli(argv, { io, env: { EDGEFLEET_SERVER: h.httpUrl, EDGEFLEET_TOKEN: h.adminToken } }, formatCliError);
-    return { code, out, err };
-  };
+  const cli = (...argv: string[]) => cliRunner(h)(...argv);
 
   beforeAll(async () => {
     h = await startControlPlane();

@@ -1,5 +1,5 @@
-import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
-import { EdgefleetError } from '../errors/edgefleet-error.js';
+import { createHash, sign, verify, type KeyObject } from 'node:crypto';
+import { ed25519Key, generateEd25519KeyPair, type Ed25519KeyPair } from './ed25519-keys.js';
 
 /*
  * A device's own Ed25519 key pair (zero-touch provisioning). The private key is made on the device
@@ -9,41 +9,13 @@ import { EdgefleetError } from '../errors/edgefleet-error.js';
  * provisioning key and a time) and the broker password (a short-lived token).
  */
 
-export interface DeviceKeyPair {
-  /** PKCS#8 PEM; mode 0600 on the device, never sent anywhere. */
-  privateKeyPem: string;
-  /** SPKI PEM; sent at enrolment. */
-  publicKeyPem: string;
-}
+/** The device's own pair: the private half never leaves the device, the public one is sent at enrolment. */
+export type DeviceKeyPair = Ed25519KeyPair;
 
-export function generateDeviceKeyPair(): DeviceKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
-}
+export const generateDeviceKeyPair = (): DeviceKeyPair => generateEd25519KeyPair();
 
-function devicePublicKey(pem: string): KeyObject {
-  let key: KeyObject;
-  try {
-    key = createPublicKey(pem);
-  } catch (cause) {
-    throw new EdgefleetError('DEVICE_KEY_INVALID', 'the device public key is not an SPKI PEM key', { cause });
-  }
-  if (key.asymmetricKeyType !== 'ed25519') throw new EdgefleetError('DEVICE_KEY_INVALID', `the device key is ${key.asymmetricKeyType ?? 'unknown'}, not Ed25519`);
-  return key;
-}
-
-function devicePrivateKey(pem: string): KeyObject {
-  try {
-    const key = createPrivateKey(pem);
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`key type is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
-    return key;
-  } catch (cause) {
-    throw new EdgefleetError('DEVICE_KEY_INVALID', 'the device private key is not an Ed25519 PKCS#8 PEM key', { cause });
-  }
-}
+const devicePublicKey = (pem: string): KeyObject => ed25519Key('public', pem, { code: 'DEVICE_KEY_INVALID', message: 'the device public key is not an Ed25519 SPKI PEM key' });
+const devicePrivateKey = (pem: string): KeyObject => ed25519Key('private', pem, { code: 'DEVICE_KEY_INVALID', message: 'the device private key is not an Ed25519 PKCS#8 PEM key' });
 
 /** sha256 of the key's DER SPKI, hex: how logs, the audit trail and the CLI name a device key. */
 export function deviceKeyFingerprint(publicKeyPem: string): string {

@@ -1,41 +1,15 @@
-import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, verify, type KeyObject } from 'node:crypto';
+import { sign, verify, type KeyObject } from 'node:crypto';
 import { EdgefleetError } from '../errors/edgefleet-error.js';
+import { ed25519Key, generateEd25519KeyPair, type Ed25519KeyPair } from './ed25519-keys.js';
 import { canonicalManifest, type ArtifactManifest } from './manifest.js';
 
-export interface SigningKeyPair {
-  /** PKCS#8 PEM; keep it mode 0600. */
-  privateKeyPem: string;
-  /** SPKI PEM; goes into every agent's config as the fleet public key. */
-  publicKeyPem: string;
-}
+/** The fleet's signing key pair: the public half goes into every agent's config. */
+export type SigningKeyPair = Ed25519KeyPair;
 
-export function generateSigningKeyPair(): SigningKeyPair {
-  const { privateKey, publicKey } = generateKeyPairSync('ed25519');
-  return {
-    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
-  };
-}
+export const generateSigningKeyPair = (): SigningKeyPair => generateEd25519KeyPair();
 
-function privateKey(pem: string): KeyObject {
-  try {
-    const key = createPrivateKey(pem);
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`key type is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
-    return key;
-  } catch (cause) {
-    throw new EdgefleetError('SIGNING_KEY_INVALID', 'the fleet signing key is not an Ed25519 private key (PKCS#8 PEM)', { cause });
-  }
-}
-
-function publicKey(pem: string): KeyObject {
-  try {
-    const key = createPublicKey(pem);
-    if (key.asymmetricKeyType !== 'ed25519') throw new Error(`key type is ${key.asymmetricKeyType ?? 'unknown'}, not ed25519`);
-    return key;
-  } catch (cause) {
-    throw new EdgefleetError('SIGNING_KEY_INVALID', 'the fleet public key is not an Ed25519 public key (SPKI PEM)', { cause });
-  }
-}
+const privateKey = (pem: string): KeyObject => ed25519Key('private', pem, { code: 'SIGNING_KEY_INVALID', message: 'the fleet signing key is not an Ed25519 private key (PKCS#8 PEM)' });
+const publicKey = (pem: string): KeyObject => ed25519Key('public', pem, { code: 'SIGNING_KEY_INVALID', message: 'the fleet public key is not an Ed25519 public key (SPKI PEM)' });
 
 /** Signs the canonical manifest; returns the signature in base64. */
 export function signManifest(manifest: ArtifactManifest, privateKeyPem: string): string {
