@@ -83,7 +83,7 @@ describe('a TFLite model served by a real agent', () => {
       for (let k = 0; k < ref.length; k++) maxDiff = Math.max(maxDiff, Math.abs(out.data[k]! - ref[k]!));
       expect(maxDiff, `output ${out.name}`).toBeLessThan(1e-4);
     }
-    const reply = (await grpc.call(grpc.kserve, 'ModelInfer', { model_name: 'face', inputs: [{ name: 'input', datatype: 'FP32', shape: SHAPE }], raw_input_contents: [Buffer.from(input.buffer)] })) as { outputs: { name: string; shape: string[] }[]; raw_output_contents: Buffer[] };
+    const reply = await grpc.call<{ outputs: { name: string; shape: string[] }[]; raw_output_contents: Buffer[] }>(grpc.kserve, 'ModelInfer', { model_name: 'face', inputs: [{ name: 'input', datatype: 'FP32', shape: SHAPE }], raw_input_contents: [Buffer.from(input.buffer)] });
     expect(reply.outputs.map((o) => o.shape.map(Number))).toEqual([[1, 896, 16], [1, 896, 1]]);
     for (const [i, raw] of reply.raw_output_contents.entries()) {
       const got = new Float32Array(raw.buffer.slice(raw.byteOffset, raw.byteOffset + raw.length));
