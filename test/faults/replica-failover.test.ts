@@ -204,6 +204,17 @@ describeNeeding(['postgres', 'mosquitto'], 'two control-plane replicas on Postgr
     await dir?.cleanup();
   });
 
+  /** The goals both runs share: takeover within the TTL, the rollout completes, nothing twice, nothing lost. */
+  function failoverGoals(r: Awaited<ReturnType<typeof faultRun>>) {
+    return [
+      { name: 'the other replica leads within the lease TTL (ms)', value: r.failoverMs, target: `≤ ${TTL_MS} + 500`, met: r.failoverMs <= TTL_MS + 500 },
+      { name: 'rollout succeeded', value: r.view.state === 'succeeded' ? 1 : 0, target: '= 1', met: r.view.state === 'succeeded' },
+      { name: 'devices converged to the new version', value: r.converged, target: `= ${DEVICES}`, met: r.converged === DEVICES },
+      { name: 'devices notified twice (event log or broker)', value: r.notifiedTwice, target: '= 0', met: r.notifiedTwice === 0 },
+      { name: 'deployment events never acknowledged (lost)', value: r.eventsLost, target: '= 0', met: r.eventsLost === 0 },
+    ];
+  }
+
   /**
    * Runs a 3-wave rollout of `version`, applies `fault` to the leader once wave 1 has a device past
    * pending, and measures and checks the outcome from the survivor.
@@ -278,11 +289,7 @@ describeNeeding(['postgres', 'mosquitto'], 'two control-plane replicas on Postgr
       return undefined;
     });
     const goals = [
-      { name: 'the other replica leads within the lease TTL (ms)', value: r.failoverMs, target: `≤ ${TTL_MS} + 500`, met: r.failoverMs <= TTL_MS + 500 },
-      { name: 'rollout succeeded', value: r.view.state === 'succeeded' ? 1 : 0, target: '= 1', met: r.view.state === 'succeeded' },
-      { name: 'devices converged to the new version', value: r.converged, target: `= ${DEVICES}`, met: r.converged === DEVICES },
-      { name: 'devices notified twice (event log or broker)', value: r.notifiedTwice, target: '= 0', met: r.notifiedTwice === 0 },
-      { name: 'deployment events never acknowledged (lost)', value: r.eventsLost, target: '= 0', met: r.eventsLost === 0 },
+      ...failoverGoals(r),
     ];
     recordFaultCase(
       'replica-failover-sigkill',
@@ -337,11 +344,7 @@ describeNeeding(['postgres', 'mosquitto'], 'two control-plane replicas on Postgr
     const standDownLogged = frozen!.logs.some((l) => typeof l.msg === 'string' && l.msg.startsWith('not holding the singleton lease'));
     const goals = [
       { name: 'decisions by the frozen replica’s term after it was frozen', value: r.staleDecisions, target: '= 0', met: r.staleDecisions === 0 },
-      { name: 'the other replica leads within the lease TTL (ms)', value: r.failoverMs, target: `≤ ${TTL_MS} + 500`, met: r.failoverMs <= TTL_MS + 500 },
-      { name: 'rollout succeeded', value: r.view.state === 'succeeded' ? 1 : 0, target: '= 1', met: r.view.state === 'succeeded' },
-      { name: 'devices converged to the new version', value: r.converged, target: `= ${DEVICES}`, met: r.converged === DEVICES },
-      { name: 'devices notified twice (event log or broker)', value: r.notifiedTwice, target: '= 0', met: r.notifiedTwice === 0 },
-      { name: 'deployment events never acknowledged (lost)', value: r.eventsLost, target: '= 0', met: r.eventsLost === 0 },
+      ...failoverGoals(r),
     ];
     recordFaultCase(
       'replica-failover-sigstop',
