@@ -21,6 +21,10 @@ function fail(what: string, cause: unknown): never {
  */
 export async function createPostgresDatabase(url: string): Promise<SqlDatabase> {
   const pool = new pg.Pool({ connectionString: url, max: 10 });
+  // An idle pooled client the server ends (a restart, pg_terminate_backend, a dropped database)
+  // emits 'error' on the pool; unheard it would end the process. The pool discards that client and
+  // the next statement connects afresh, so there is nothing else to do here.
+  pool.on('error', () => undefined);
   try {
     await pool.query('SELECT 1');
   } catch (cause) {
