@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { EdgefleetError, type AgentConfig, type CommandResult, type HardwareProfile, type ReportedState } from '@edgefleet/shared';
 import { createCommandHandler, encodeCommandResult, type CommandHandler } from './commands/index.js';
 import { createHttpFetcher, createMqttChunkFetcher, type MqttChunkFetcher } from './delivery/index.js';
-import { kserveInfer } from './api/index.js';
+import { createModelStats, kserveInfer, type ModelStats } from './api/index.js';
 import { planExecutionProviders } from './inference/index.js';
 import type { InferenceRuntime } from './inference/runtime-port.js';
 import { createLifecycle, withDeadline, type Lifecycle } from './lifecycle/index.js';
@@ -64,6 +64,8 @@ export interface AgentParts {
   outbox: Outbox;
   repository: ModelRepository;
   runtime: InferenceRuntime;
+  /** Triton statistics of every protocol: the local API serves them (pass to createApiServer), the MQTT `infer` command counts into them. */
+  stats: ModelStats;
   session: MqttSession;
   /** The one sender of the outbox: deployment events, then telemetry. */
   sender: OutboxSender;
@@ -133,6 +135,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
     await repository.cleanStaging();
     const runtime = typeof options.runtime === 'function' ? await options.runtime() : options.runtime;
     closers.push({ name: 'inference runtime', counts: true, close: async (ms) => runtime.close(ms) });
+    const stats = createModelStats();
 
     const session = createMqttSession({ config, logger, agentVersion: AGENT_VERSION });
     closers.push({ name: 'mqtt session', counts: false, capMs: 2500, close: (ms) => session.close(Math.min(2000, ms)) });
@@ -213,7 +216,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
         diagnostics: (lines) => ({ logs: log.recent(lines), events: journal.recent(), lifecycle: lifecycle.state, outboxSize: outbox.size(), delivery: fetcher.stats }),
         setLogLevel: (level) => log.setLevel(level),
         // Same decoding, datatype conversion and validation as the local API's KServe v2 route.
-        infer: async (model, request, version) => (await kserveInfer({ runtime, model, body: request, ...(version ? { version } : {}) })).header,
+        infer: async (model, request, version) => (await kserveInfer({ runtime, stats, model, body: request, ...(version ? { version } : {}) })).header,
       },
     });
     const answer = (result: CommandResult): void => {
@@ -239,7 +242,7 @@ export function createAgent(options: CreateAgentOptions): Agent {
         ack: (ack) => sender.handleAck(ack),
       },
     });
-    return { db, store, outbox, repository, runtime, session, sender, inbound, reconciler, fetcher, windows, commands, reporter, telemetry };
+    return { db, store, outbox, repository, runtime, stats, session, sender, inbound, reconciler, fetcher, windows, commands, reporter, telemetry };
   }
 
   async function shutdown(): Promise<{ drained: boolean }> {

@@ -87,6 +87,7 @@ export {
 export {
   createApiServer,
   createInferenceMetrics,
+  createModelStats,
   kserveInfer,
   splitBinaryBody,
   type ApiServer,
@@ -94,6 +95,8 @@ export {
   type InferenceMetrics,
   type KserveInferOptions,
   type KserveInferReply,
+  type ModelStatistics,
+  type ModelStats,
   type ServingContext,
 } from './api/index.js';
 export { createLiteRtSessionFactory, liteRtInfo, type LiteRtBuild, type LiteRtSessionFactory, type LiteRtSessionFactoryOptions } from './inference/litert/index.js';

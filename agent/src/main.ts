@@ -84,6 +84,8 @@ async function main(argv: string[]): Promise<void> {
     api: async (a) => {
       const server = createApiServer({
         runtime: a.parts.runtime,
+        // The agent's table: the MQTT infer command counts into the statistics this API serves.
+        stats: a.parts.stats,
         logger: log.logger.child({ part: 'api' }),
         host: config.api.host,
         port: config.api.port,

@@ -16,3 +16,4 @@ export { createApiServer, type ApiServer, type CreateApiServerOptions } from './
 export { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
 export { kserveInfer, splitBinaryBody, type KserveInferOptions, type KserveInferReply } from './kserve-infer.js';
 export type { ServingContext } from './route-context.js';
+export { createModelStats, type ModelStats, type ModelStatistics } from './model-stats.js';

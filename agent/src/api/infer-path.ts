@@ -33,8 +33,11 @@ export interface InferCall<T, D extends DecodedRequest = DecodedRequest> {
 
 export interface InferPathDeps {
   runtime: InferenceRuntime;
-  /** Triton statistics; the MQTT command path has none. */
-  stats?: ModelStats;
+  /**
+   * Triton statistics: required, so no protocol's requests (the MQTT `infer` command's included)
+   * can go uncounted; the agent hands the same table to its local API and its command handler.
+   */
+  stats: ModelStats;
 }
 
 const nsSince = (start: bigint): number => Number(process.hrtime.bigint() - start);
@@ -75,7 +78,7 @@ export async function runInference<T, D extends DecodedRequest = DecodedRequest>
     });
     const encodeStart = process.hrtime.bigint();
     const reply = call.encode(result, request);
-    stats?.success({
+    stats.success({
       model: call.model,
       version: result.version,
       batch: batchOf(described, request.inputs),
@@ -87,7 +90,7 @@ export async function runInference<T, D extends DecodedRequest = DecodedRequest>
     });
     return { reply, result };
   } catch (error) {
-    if (described) stats?.failure(call.model, described.version, nsSince(started));
+    if (described) stats.failure(call.model, described.version, nsSince(started));
     throw error;
   }
 }

@@ -73,8 +73,8 @@ export function decodeInferInputs(request: KserveInferRequest, binary: Uint8Arra
 
 export interface KserveInferOptions {
   runtime: InferenceRuntime;
-  /** Triton statistics (the local API's); absent on the MQTT command path. */
-  stats?: ModelStats;
+  /** Triton statistics, the same table for the local API and the MQTT `infer` command. */
+  stats: ModelStats;
   model: string;
   version?: string;
   /** The parsed JSON body, or the JSON header of a binary body. */
@@ -113,7 +113,7 @@ export function encodeKserveOutputs(request: KserveInferRequest, model: string, 
 export async function kserveInfer(options: KserveInferOptions): Promise<KserveInferReply> {
   const request = parseHeader(options.body);
   const { reply, result } = await runInference(
-    { runtime: options.runtime, ...(options.stats ? { stats: options.stats } : {}) },
+    { runtime: options.runtime, stats: options.stats },
     {
       model: options.model,
       address: options.version !== undefined ? { version: options.version } : {},

@@ -6,7 +6,7 @@ import { INFERENCE_HEADER_LENGTH, readBinaryBody } from './binary-body.js';
 import { createBodyPool } from './body-pool.js';
 import { registerKserveRoutes } from './kserve-routes.js';
 import { createInferenceMetrics, type InferenceMetrics } from './metrics.js';
-import { createModelStats } from './model-stats.js';
+import { createModelStats, type ModelStats } from './model-stats.js';
 import type { ServingContext } from './route-context.js';
 import { registerTfServingRoutes } from './tf-serving-routes.js';
 import { registerTritonRoutes } from './triton-routes.js';
@@ -27,6 +27,11 @@ export interface CreateApiServerOptions {
   defaultMetrics?: boolean;
   /** Reported by `GET /v2`. */
   version?: string;
+  /**
+   * Triton statistics to count into and serve: the agent's (`agent.parts.stats`), which its MQTT
+   * `infer` command counts into too. A fresh table when absent (an API without an agent).
+   */
+  stats?: ModelStats;
 }
 
 export interface ApiServer {
@@ -119,7 +124,7 @@ export function createApiServer(options: CreateApiServerOptions): ApiServer {
   });
   app.setNotFoundHandler((request, reply) => sendError(reply, new EdgefleetError('NOT_FOUND', `no route ${request.method} ${request.url}`)));
 
-  const context: ServingContext = { runtime, metrics, stats: createModelStats(), bodyPool, isReady: () => ready, version: options.version ?? '0.0.0', maxBodyBytes };
+  const context: ServingContext = { runtime, metrics, stats: options.stats ?? createModelStats(), bodyPool, isReady: () => ready, version: options.version ?? '0.0.0', maxBodyBytes };
   registerTfServingRoutes(app, context);
   registerKserveRoutes(app, context);
   registerTritonRoutes(app, context);
