@@ -64,6 +64,12 @@ describe('extractArchive', () => {
     expect(await readFile(join(dest, 'model/sub/x.json'), 'utf8')).toBe('[1]');
   });
 
+  it('extracts a .tar.gz made with `tar -C dir .` (a ./ directory entry)', async () => {
+    const a = await file('dot.tar.gz', await tarGz([{ name: './', type: 'directory' }, { name: './MLmodel', body: 'm' }]));
+    await extractArchive(a, dest, { maxBytes: 1024 });
+    expect(await readdir(dest)).toEqual(['MLmodel']);
+  });
+
   it('extracts a .zip with folders', async () => {
     const a = await file('m.zip', zip([{ name: 'MLmodel', body: 'flavors: {}\n' }, { name: 'sub/x.json', body: '[1]' }]));
     await extractArchive(a, dest, { maxBytes: 1024 });
@@ -77,6 +83,7 @@ describe('extractArchive', () => {
     ['a tar symlink pointing out', () => tarGz([{ name: 'link', type: 'symlink', linkname: '/etc/passwd' }]), 'a.tgz', /entry "link" is a symlink; links and special files are not extracted/],
     ['a tar hard link', () => tarGz([{ name: 'a', body: 'x' }, { name: 'b', type: 'link', linkname: '../../a' }]), 'a.tgz', /entry "b" is a link/],
     ['a tar over the size limit', () => tarGz([{ name: 'a', body: 'x'.repeat(600) }, { name: 'b', body: 'y'.repeat(600) }]), 'a.tgz', /expands past the limit of 1024 bytes/],
+    ['a tar file entry with no name', () => tarGz([{ name: './', body: 'x' }]), 'a.tgz', /file entry "\.\/" has no file name/],
     ['a tar naming a file twice', () => tarGz([{ name: 'a', body: 'x' }, { name: 'a', body: 'y' }]), 'a.tgz', /names the file "a" twice/],
     ['gzip that is not a tar', async () => gzipSync(Buffer.from('no tar here'.repeat(100))), 'a.tgz', /is not a readable \.tar\.gz archive/],
     ['a file that is not gzip', async () => Buffer.from('plain text'), 'a.tar.gz', /is not a readable \.tar\.gz archive/],

@@ -43,6 +43,13 @@ function entryTarget(archive: string, dest: string, name: string): string {
   return target;
 }
 
+/** A file entry must name something below `dest`; `./` is fine only as a directory (what `tar -C dir .` writes). */
+function fileTarget(archive: string, dest: string, name: string): string {
+  const target = entryTarget(archive, dest, name);
+  if (target === resolve(dest)) throw refused(archive, `file entry ${JSON.stringify(name)} has no file name`);
+  return target;
+}
+
 const tooLarge = (archive: string, max: number): EdgefleetError => refused(archive, `expands past the limit of ${max} bytes (raise it with --max-unpacked-bytes if the model really is that large)`);
 
 /**
@@ -72,6 +79,7 @@ async function extractTarGz(archive: string, dest: string, opts: Required<Extrac
       return;
     }
     if (type !== 'file' && type !== 'contiguous-file') throw linkRefused(archive, header.name, type);
+    fileTarget(archive, dest, header.name);
     if (total + (header.size ?? 0) > opts.maxBytes) throw tooLarge(archive, opts.maxBytes);
     await mkdir(dirname(target), { recursive: true });
     // Counted as it flows too, so the limit holds whatever the header claims.
@@ -118,7 +126,8 @@ async function extractZip(archive: string, dest: string, opts: Required<ExtractO
   // so the sum of declared sizes bounds what extraction can produce.
   let total = 0;
   for (const e of list) {
-    entryTarget(archive, dest, e.entryName);
+    if (e.isDirectory) entryTarget(archive, dest, e.entryName);
+    else fileTarget(archive, dest, e.entryName);
     const mode = (e.header.attr >>> 16) & S_IFMT;
     if (mode !== 0 && mode !== S_IFDIR && mode !== S_IFREG) throw linkRefused(archive, e.entryName, mode === 0o120000 ? 'symlink' : 'special file');
     if (e.header.encrypted) throw refused(archive, `entry ${JSON.stringify(e.entryName)} is encrypted`);
