@@ -2,7 +2,8 @@
  * TFLite end to end (issue 21): the MediaPipe face detector pushed to a real control plane, rolled
  * onto a real agent process, served from LiteRT through the same local API as ONNX models (KServe
  * v2 and TF Serving REST), its outputs equal to an in-process LiteRT run of the same file, and a
- * swap to a second TFLite version under load with no failed request.
+ * swap to a second TFLite version under load with no failed request. The MediaPipe selfie segmenter
+ * (custom op Convolution2DTransposeBias) is rolled out beside it and checked the same way.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLiteRtSessionFactory } from '@edgefleet/agent';
@@ -11,6 +12,9 @@ import { freePort, grpcClients, startControlPlane, tfliteModelPath, tmpDataDir, 
 
 const SHAPE = [1, 128, 128, 3];
 const input = Float32Array.from({ length: 128 * 128 * 3 }, (_, i) => ((i * 37) % 255) / 127.5 - 1);
+// The segmenter takes RGB in [0, 1], NHWC as it declares.
+const SELFIE_SHAPE = [1, 256, 256, 3];
+const selfieInput = Float32Array.from({ length: 256 * 256 * 3 }, (_, i) => ((i * 53) % 256) / 255);
 
 describe('a TFLite model served by a real agent', () => {
   let h: TestControlPlane;
@@ -21,20 +25,24 @@ describe('a TFLite model served by a real agent', () => {
   let grpcPort: number;
   const deviceId = 'tflite-01';
 
-  const active = async (version: string, timeoutMs = 60_000): Promise<void> => {
+  const active = async (version: string, timeoutMs = 60_000, model = 'face'): Promise<void> => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      const reported = (await h.cp.devices.get(deviceId)).reported?.models.find((m) => m.name === 'face');
+      const reported = (await h.cp.devices.get(deviceId)).reported?.models.find((m) => m.name === model);
       if (reported?.active === version && reported.state === 'active') return;
-      if (Date.now() > deadline) throw new Error(`face@${version} not active within ${timeoutMs} ms: ${JSON.stringify(reported)}`);
+      if (Date.now() > deadline) throw new Error(`${model}@${version} not active within ${timeoutMs} ms: ${JSON.stringify(reported)}`);
       await new Promise((r) => setTimeout(r, 200));
     }
   };
-  const kserve = async (version?: string): Promise<{ status: number; outputs?: { name: string; shape: number[]; data: number[] }[] }> => {
-    const res = await fetch(`${api}/v2/models/face${version ? `/versions/${version}` : ''}/infer`, {
+  const kserve = async (
+    version?: string,
+    model = 'face',
+    tensor: { name: string; shape: number[]; data: Float32Array } = { name: 'input', shape: SHAPE, data: input },
+  ): Promise<{ status: number; outputs?: { name: string; shape: number[]; data: number[] }[] }> => {
+    const res = await fetch(`${api}/v2/models/${model}${version ? `/versions/${version}` : ''}/infer`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ inputs: [{ name: 'input', shape: SHAPE, datatype: 'FP32', data: Array.from(input) }] }),
+      body: JSON.stringify({ inputs: [{ name: tensor.name, shape: tensor.shape, datatype: 'FP32', data: Array.from(tensor.data) }] }),
     });
     const body = (await res.json()) as { outputs?: { name: string; shape: number[]; data: number[] }[] };
     return { status: res.status, ...body };
@@ -51,6 +59,7 @@ describe('a TFLite model served by a real agent', () => {
     grpc = grpcClients(`127.0.0.1:${grpcPort}`);
     await h.pushModel({ name: 'face', version: '1', file: tfliteModelPath('face') });
     await h.pushModel({ name: 'face', version: '2', file: tfliteModelPath('face'), labels: ['candidate'] });
+    await h.pushModel({ name: 'selfie', version: '1', file: tfliteModelPath('selfie') });
   }, 120_000);
   afterAll(async () => {
     grpc?.close();
@@ -97,13 +106,37 @@ describe('a TFLite model served by a real agent', () => {
     expect(predictions).toHaveLength(1);
   }, 60_000);
 
+  it('rolls the selfie segmenter (custom op Convolution2DTransposeBias) out beside it, its KServe v2 REST mask equal to an in-process LiteRT run', async () => {
+    await h.cp.desired.setDeviceModels(deviceId, [await h.desiredModel('face', '1'), await h.desiredModel('selfie', '1')]);
+    await active('1', 90_000, 'selfie');
+    const meta = (await (await fetch(`${api}/v2/models/selfie`)).json()) as { inputs: unknown[]; outputs: unknown[] };
+    expect(meta.inputs).toEqual([{ name: 'input_1', datatype: 'FP32', shape: SELFIE_SHAPE }]);
+    expect(meta.outputs).toEqual([{ name: 'activation_10', datatype: 'FP32', shape: [1, 256, 256, 1] }]);
+    const served = await kserve(undefined, 'selfie', { name: 'input_1', shape: SELFIE_SHAPE, data: selfieInput });
+    expect(served.status).toBe(200);
+    const session = await createLiteRtSessionFactory().create({ modelPath: tfliteModelPath('selfie'), ep: 'cpu', options: { intraOpNumThreads: 1 } });
+    const reference = await session.run([{ name: 'input_1', datatype: 'FP32', shape: SELFIE_SHAPE, data: selfieInput }]);
+    await session.release();
+    const out = served.outputs![0]!;
+    const ref = reference.outputs[0]!.data as Float32Array;
+    expect(out).toMatchObject({ name: 'activation_10', shape: [1, 256, 256, 1] });
+    expect(out.data).toHaveLength(ref.length);
+    let maxDiff = 0;
+    for (let k = 0; k < ref.length; k++) maxDiff = Math.max(maxDiff, Math.abs(out.data[k]! - ref[k]!));
+    expect(maxDiff).toBeLessThan(1e-4);
+    // A mask, not zeros: the input is not blank, so some pixels differ.
+    expect(Math.max(...ref) - Math.min(...ref)).toBeGreaterThan(0);
+    // The face detector still answers beside it.
+    expect((await kserve()).status).toBe(200);
+  }, 120_000);
+
   it('swaps to a second TFLite version under load with no failed request', async () => {
     let stop = false;
     const statuses: number[] = [];
     const load = (async () => {
       while (!stop) statuses.push((await kserve()).status);
     })();
-    await h.cp.desired.setDeviceModels(deviceId, [await h.desiredModel('face', '2')]);
+    await h.cp.desired.setDeviceModels(deviceId, [await h.desiredModel('face', '2'), await h.desiredModel('selfie', '1')]);
     await active('2');
     await new Promise((r) => setTimeout(r, 500));
     stop = true;

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   ARTIFACT_DOWNLOAD_FAILED: { status: 502, description: 'A chunk or HTTP download failed after its retries.' },
   ARTIFACT_RANGE_INVALID: { status: 416, description: 'A chunk request or HTTP Range lies outside the artifact.' },
   DISK_SPACE_INSUFFICIENT: { status: 507, description: 'Not enough free disk (with the safety margin) to download or store the model.' },
+  ARCHIVE_REFUSED: { status: 422, description: 'A model archive (.tar.gz, .tgz, .zip) was not extracted: an entry has an absolute path or leaves the archive (`..`), is a link or special file, appears twice, or the archive expands past its size limit, or the file is not such an archive; the message names the entry.' },
   SIGNING_KEY_INVALID: { status: 500, description: 'A signing or verification key could not be parsed.' },
 
   // models and inference

@@ -1,8 +1,10 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { isAbsolute, join, normalize, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { EdgefleetError, type KserveInferRequest, type TensorSpec } from '@edgefleet/shared';
+import { archiveKind, extractArchive } from '../../artifacts/extract-archive.js';
 import { inspectModel } from '../../artifacts/inspect-model.js';
 
 /**
@@ -155,4 +157,37 @@ export async function readMlflowModel(dir: string): Promise<MlflowModel> {
   }
   const notes = [m.model_uuid && `MLflow model ${m.model_uuid}`, m.utc_time_created && `created ${m.utc_time_created}`, m.mlflow_version && `mlflow ${m.mlflow_version}`].filter(Boolean).join(', ');
   return { file, runId: m.run_id, source: m.run_id ? `mlflow:runs/${m.run_id}${m.artifact_path ? `/${m.artifact_path}` : ''}` : undefined, notes, golden };
+}
+
+/** Default for `--max-unpacked-bytes`: well past any model a device serves, short of filling a disk. */
+export const DEFAULT_MAX_UNPACKED_BYTES = 4 * 1024 ** 3;
+
+export interface MlflowSource {
+  /** The MLflow model directory: PATH itself, or where its archive was extracted. */
+  dir: string;
+  /** Removes what an archive was extracted to; nothing for a directory. */
+  cleanup(): Promise<void>;
+}
+
+/**
+ * An MLflow model directory, or a `.tar.gz`/`.tgz`/`.zip` of one (what `mlflow artifacts download`
+ * or a CI artifact gives) extracted safely into a temp directory. The MLmodel file may sit at the
+ * archive's root or in its single top-level folder (`tar czf m.tgz text-cls-3/`).
+ */
+export async function openMlflowSource(path: string, opts: { maxUnpackedBytes: number }): Promise<MlflowSource> {
+  if (!archiveKind(path)) return { dir: path, cleanup: async () => {} };
+  const tmp = await mkdtemp(join(tmpdir(), 'edgefleet-mlflow-'));
+  const cleanup = (): Promise<void> => rm(tmp, { recursive: true, force: true });
+  try {
+    await extractArchive(path, tmp, { maxBytes: opts.maxUnpackedBytes });
+    const has = (d: string): Promise<boolean> => stat(join(d, 'MLmodel')).then((s) => s.isFile(), () => false);
+    if (await has(tmp)) return { dir: tmp, cleanup };
+    const top = await readdir(tmp, { withFileTypes: true });
+    const only = top.length === 1 && top[0]!.isDirectory() ? join(tmp, top[0]!.name) : undefined;
+    if (only && (await has(only))) return { dir: only, cleanup };
+    throw bad(`${path} is not an archive of an MLflow model directory: no MLmodel file at its root or in its one top-level folder (it holds ${top.map((e) => e.name).join(', ') || 'nothing'})`);
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }

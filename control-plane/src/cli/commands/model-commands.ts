@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 import { stat } from 'node:fs/promises';
+import { relative } from 'node:path';
 import type { Command } from 'commander';
 import { EdgefleetError, blobSchema, modelListSchema, modelVersionListSchema, modelVersionRecordSchema, pushModelReplySchema, variantListSchema, type KserveInferRequest, type ModelVersionRecord } from '@edgefleet/shared';
 import { formatVariants } from '../../registry/variant-cli.js';
-import { readMlflowModel } from './mlflow-model.js';
+import { DEFAULT_MAX_UNPACKED_BYTES, openMlflowSource, readMlflowModel } from './mlflow-model.js';
 import type { CliContext } from '../cli-extension.js';
 import { formatBytes, json, progressBar, table } from '../output.js';
 
@@ -16,6 +17,12 @@ async function fileSize(file: string): Promise<number> {
   } catch (cause) {
     throw new EdgefleetError('BAD_REQUEST', `cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
+}
+
+function parseByteCount(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new EdgefleetError('CONFIG_INVALID', `--max-unpacked-bytes must be a positive whole number of bytes, not ${JSON.stringify(value)}`);
+  return n;
 }
 
 interface PushOptions {
@@ -96,19 +103,25 @@ export function registerModelCommands(program: Command, ctx: CliContext): void {
 
   models
     .command('import')
-    .description('import an MLflow model directory (MLmodel, onnx flavor) as name@version: signature checked against the model, input example as the golden input, the run as lineage')
-    .argument('<dir>', 'an MLflow model directory, e.g. from `mlflow artifacts download --artifact-uri models:/NAME/VERSION`')
+    .description('import an MLflow model directory or its archive (MLmodel, onnx flavor) as name@version: signature checked against the model, input example as the golden input, the run as lineage')
+    .argument('<path>', 'an MLflow model directory, e.g. from `mlflow artifacts download --artifact-uri models:/NAME/VERSION`, or a .tar.gz/.tgz/.zip of one')
     .requiredOption('--name <name>', 'model name')
     .requiredOption('--version <version>', 'model version (e.g. the MLflow registry version)')
     .option('--label <label...>', 'labels to move onto this version (e.g. canary)')
     .option('--golden <file>', 'golden input (a KServe v2 infer request as JSON) for the smoke test')
     .option('--notes <text>', 'free notes (lineage; default: the MLflow model uuid and creation time)')
     .option('--source <uri>', 'lineage (default: mlflow:runs/<run_id> from the MLmodel file)')
+    .option('--max-unpacked-bytes <n>', `most bytes an archive may expand to (default ${DEFAULT_MAX_UNPACKED_BYTES})`)
     .option('--json', 'print JSON')
-    .action(async (dir: string, opts: PushOptions, command: Command) => {
-      const model = await readMlflowModel(dir);
-      if (!ctx.wantsJson(command)) ctx.io.err(`MLflow model: flavor onnx, ${model.file}${model.runId ? `, run ${model.runId}` : ''}${model.golden ? ', input example as the golden input' : ''}`);
-      await pushFile(ctx, command, model.file, { ...opts, source: opts.source ?? model.source, notes: opts.notes ?? model.notes, goldenRequest: model.golden });
+    .action(async (path: string, opts: PushOptions & { maxUnpackedBytes?: string }, command: Command) => {
+      const source = await openMlflowSource(path, { maxUnpackedBytes: opts.maxUnpackedBytes === undefined ? DEFAULT_MAX_UNPACKED_BYTES : parseByteCount(opts.maxUnpackedBytes) });
+      try {
+        const model = await readMlflowModel(source.dir);
+        if (!ctx.wantsJson(command)) ctx.io.err(`MLflow model: flavor onnx, ${source.dir === path ? model.file : `${relative(source.dir, model.file)} from ${path}`}${model.runId ? `, run ${model.runId}` : ''}${model.golden ? ', input example as the golden input' : ''}`);
+        await pushFile(ctx, command, model.file, { ...opts, source: opts.source ?? model.source, notes: opts.notes ?? model.notes, goldenRequest: model.golden });
+      } finally {
+        await source.cleanup();
+      }
     });
 
   models
