@@ -12,7 +12,7 @@ import mqtt from 'mqtt';
 import { createPublicKey, randomBytes } from 'node:crypto';
 import { generateDeviceKeyPair, mintDeviceToken, rolloutViewSchema, signKeyRotation, type CreatedProvisioningKey, type Device, type DeviceKeyChange, type ProvisionedDevice } from '@edgefleet/shared';
 import { builtinPlugins, provisioningPlugin } from '@edgefleet/control-plane';
-import { loadAgentConfigWithIdentity, type DeviceIdSources } from '@edgefleet/agent';
+import { createDeviceCredentials, loadAgentConfigWithIdentity, rotateDeviceKey, type DeviceIdSources } from '@edgefleet/agent';
 import { ensureAgentBuilt, spawnAgentWithConfig, type AgentProcess } from '../helpers/agent-process.js';
 import { createFleetSim, type FleetSim } from '../helpers/fleet-sim.js';
 import { identityModel, startControlPlane, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
@@ -192,10 +192,22 @@ describe('zero-touch provisioning', () => {
     const created = await createKey({ tags: { site: 'rot' } });
     const config = await loadAgentConfigWithIdentity({ file: await imageConfig(created, 'rotate'), dataDir: join(tmp.path, 'rot-0'), env: {} }, { logger: quiet, sources: machine(900) });
     const id = config.deviceId;
-    const oldPem = await readFile(config.identity!.keyFile, 'utf8');
-    const oldPublic = createPublicKey(oldPem).export({ type: 'spki', format: 'pem' }).toString();
-    expect(await brokerLogin(id, token(id, oldPem))).toBe('connected');
+    const keyFile = config.identity!.keyFile;
+    const firstPem = await readFile(keyFile, 'utf8');
+    expect(await brokerLogin(id, token(id, firstPem))).toBe('connected');
     expect((await h.api('POST', `/devices/${id}/rotate`, { token: operator })).body).toMatchObject({ code: 'DEVICE_KEY_BOUND' });
+
+    // The agent's own rotation: the running agent's credentials sign with the new key at the next connect.
+    const credentials = createDeviceCredentials(config);
+    const rotatedByAgent = await rotateDeviceKey({ dataDir: join(tmp.path, 'rot-0'), logger: quiet });
+    expect(rotatedByAgent.fingerprint).not.toBe(rotatedByAgent.previousFingerprint);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(await brokerLogin(id, token(id, firstPem))).toBe('refused');
+    expect(await brokerLogin(id, credentials.password()!)).toBe('connected');
+
+    // By hand through the REST endpoint, from the key the agent now holds.
+    const oldPem = await readFile(keyFile, 'utf8');
+    const oldPublic = createPublicKey(oldPem).export({ type: 'spki', format: 'pem' }).toString();
     const next = generateDeviceKeyPair();
     const claim = { deviceId: id, newPublicKey: next.publicKeyPem, at: new Date().toISOString(), nonce: randomBytes(16).toString('base64url') };
     const { deviceId: _inUrl, ...fields } = claim;
@@ -206,6 +218,13 @@ describe('zero-touch provisioning', () => {
     expect(await brokerLogin(id, token(id, oldPem))).toBe('refused');
     expect(await brokerLogin(id, token(id, next.privateKeyPem))).toBe('connected');
     expect((await h.api('POST', `/devices/${id}/rotate-key`, { body, token: null })).status).toBe(401);
+
+    // An agent that crashed after the control plane took its next key, before it moved the key into place,
+    // finishes the rotation on its next try instead of locking itself out.
+    await writeFile(`${keyFile}.next`, next.privateKeyPem, { mode: 0o600 });
+    expect((await rotateDeviceKey({ dataDir: join(tmp.path, 'rot-0'), logger: quiet })).fingerprint).toBe(change.body.fingerprint);
+    expect(await readFile(keyFile, 'utf8')).toBe(next.privateKeyPem);
+    expect(await brokerLogin(id, credentials.password()!)).toBe('connected');
 
     // The operator revokes the key: the device is refused until it enrols again.
     const revoked = await h.api<DeviceKeyChange>('POST', `/devices/${id}/revoke-key`, { token: operator });
