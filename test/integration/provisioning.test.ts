@@ -9,11 +9,13 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
+import { execFile } from 'node:child_process';
 import { createPublicKey, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import { generateDeviceKeyPair, mintDeviceToken, rolloutViewSchema, signKeyRotation, type CreatedProvisioningKey, type Device, type DeviceKeyChange, type ProvisionedDevice } from '@edgefleet/shared';
 import { builtinPlugins, provisioningPlugin } from '@edgefleet/control-plane';
 import { createDeviceCredentials, loadAgentConfigWithIdentity, rotateDeviceKey, type DeviceIdSources } from '@edgefleet/agent';
-import { ensureAgentBuilt, spawnAgentWithConfig, type AgentProcess } from '../helpers/agent-process.js';
+import { AGENT_ENTRY, ensureAgentBuilt, spawnAgentWithConfig, type AgentProcess } from '../helpers/agent-process.js';
 import { createFleetSim, type FleetSim } from '../helpers/fleet-sim.js';
 import { identityModel, startControlPlane, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
 
@@ -224,6 +226,12 @@ describe('zero-touch provisioning', () => {
     await writeFile(`${keyFile}.next`, next.privateKeyPem, { mode: 0o600 });
     expect((await rotateDeviceKey({ dataDir: join(tmp.path, 'rot-0'), logger: quiet })).fingerprint).toBe(change.body.fingerprint);
     expect(await readFile(keyFile, 'utf8')).toBe(next.privateKeyPem);
+    expect(await brokerLogin(id, credentials.password()!)).toBe('connected');
+
+    // The same from the device's shell: `edgefleet-agent --config FILE --rotate-key`.
+    const cli = await promisify(execFile)(process.execPath, [AGENT_ENTRY, '--config', await imageConfig(created, 'rotate'), '--data-dir', join(tmp.path, 'rot-0'), '--rotate-key']);
+    expect(cli.stdout).toContain(`rotated the key of ${id}`);
+    expect(await brokerLogin(id, token(id, next.privateKeyPem))).toBe('refused');
     expect(await brokerLogin(id, credentials.password()!)).toBe('connected');
 
     // The operator revokes the key: the device is refused until it enrols again.
