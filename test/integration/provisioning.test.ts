@@ -17,6 +17,7 @@ import { builtinPlugins, provisioningPlugin } from '@edgefleet/control-plane';
 import { createDeviceCredentials, loadAgentConfigWithIdentity, rotateDeviceKey, type DeviceIdSources } from '@edgefleet/agent';
 import { AGENT_ENTRY, ensureAgentBuilt, spawnAgentWithConfig, type AgentProcess } from '../helpers/agent-process.js';
 import { createFleetSim, type FleetSim } from '../helpers/fleet-sim.js';
+import { cliRunner } from '../helpers/cli.js';
 import { identityModel, startControlPlane, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
 
 const quiet = pino({ level: 'silent' });
@@ -243,5 +244,28 @@ describe('zero-touch provisioning', () => {
     const actions = (target: string) => audit.filter((e) => e.target === target).map((e) => `${e.action} ${e.outcome}`);
     expect(actions('device:sec-rot')).toEqual(expect.arrayContaining(['POST /api/v1/devices/:id/rotate ok', 'POST /api/v1/devices/:id/rotate refused']));
     expect(actions(`device:${id}`)).toEqual(expect.arrayContaining(['POST /api/v1/devices/:id/rotate-key ok', 'POST /api/v1/devices/:id/rotate-key refused', 'POST /api/v1/devices/:id/revoke-key ok']));
+  });
+
+  it('devices rotate from the CLI: a new secret printed once and written with --agent-config; --revoke-key for an enrolled device', async () => {
+    const cli = cliRunner(h);
+    const added = (await h.api<ProvisionedDevice>('POST', '/devices', { body: { id: 'cli-rot' } })).body;
+    const file = join(tmp.path, 'cli-rot.json');
+    const run = await cli('devices', 'rotate', 'cli-rot', '--agent-config', file);
+    expect(run.code).toBe(0);
+    const written = JSON.parse(await readFile(file, 'utf8')) as { broker: { password: string } };
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(run.out).toContain(written.broker.password);
+    expect(written.broker.password).not.toBe(added.secret);
+    expect(await brokerLogin('cli-rot', added.secret)).toBe('refused');
+    expect(await brokerLogin('cli-rot', written.broker.password)).toBe('connected');
+
+    const created = await createKey({});
+    const config = await loadAgentConfigWithIdentity({ file: await imageConfig(created, 'cli-rot'), dataDir: join(tmp.path, 'cli-rot-0'), env: {} }, { logger: quiet, sources: machine(901) });
+    expect(await cli('devices', 'rotate', config.deviceId)).toMatchObject({ code: 1, err: expect.stringContaining('DEVICE_KEY_BOUND') });
+    const revoked = await cli('devices', 'rotate', config.deviceId, '--revoke-key', '--json');
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.out)).toMatchObject({ deviceId: config.deviceId, previousFingerprint: expect.any(String) });
+    expect(await brokerLogin(config.deviceId, createDeviceCredentials(config).password()!)).toBe('refused');
+    expect(await cli('devices', 'rotate', config.deviceId, '--revoke-key')).toMatchObject({ code: 1, err: expect.stringContaining('DEVICE_KEY_NOT_FOUND') });
   });
 });
