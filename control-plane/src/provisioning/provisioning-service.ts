@@ -99,8 +99,8 @@ export function createProvisioningService(deps: {
   /** A device row with no secret and no key: an operator revoked its key, it may enrol again. */
   const keyRevoked = async (deviceId: string, secretHash: string): Promise<boolean> => secretHash === NO_SECRET && !(await provisioning.deviceKey(deviceId));
 
-  const refuse = (code: ConstructorParameters<typeof EdgefleetError>[0], message: string, audit: Record<string, unknown>): never => {
-    logger.warn({ security: 'enrolment-refused', code, ...audit }, message);
+  const refuse = (code: ConstructorParameters<typeof EdgefleetError>[0], message: string, audit: Record<string, unknown>, security = 'enrolment-refused'): never => {
+    logger.warn({ security, code, ...audit }, message);
     throw new EdgefleetError(code, message, { details: { deviceId: audit.deviceId } });
   };
 
@@ -264,17 +264,18 @@ export function createProvisioningService(deps: {
     async rotateKey(deviceId, request, source) {
       const nowMs = clock.now().getTime();
       const audit = { deviceId, source };
+      const refuseRotation = (code: ConstructorParameters<typeof EdgefleetError>[0], message: string, details: Record<string, unknown>): never => refuse(code, message, details, 'key-rotation-refused');
       const current = await provisioning.deviceKey(deviceId);
-      if (!current) return refuse('DEVICE_KEY_NOT_FOUND', `${deviceId} has no registered key to rotate (it uses a secret, or its key was revoked)`, audit);
+      if (!current) return refuseRotation('DEVICE_KEY_NOT_FOUND', `${deviceId} has no registered key to rotate (it uses a secret, or its key was revoked)`, audit);
       const keyAudit = { ...audit, fingerprint: current.fingerprint };
       const skewS = Math.abs(Date.parse(request.at) - nowMs) / 1000;
-      if (!(skewS <= proofWindowS)) return refuse('KEY_ROTATION_PROOF_INVALID', `the proof's time is ${Math.round(skewS)} s from the server's clock (at most ${proofWindowS} s)`, keyAudit);
+      if (!(skewS <= proofWindowS)) return refuseRotation('KEY_ROTATION_PROOF_INVALID', `the proof's time is ${Math.round(skewS)} s from the server's clock (at most ${proofWindowS} s)`, keyAudit);
       const claim = { deviceId, newPublicKey: request.newPublicKey, at: request.at, nonce: request.nonce };
-      if (!verifyKeyRotation(claim, current.publicKey, request)) return refuse('KEY_ROTATION_PROOF_INVALID', 'the rotation is not signed by both the registered key and the new key', keyAudit);
+      if (!verifyKeyRotation(claim, current.publicKey, request)) return refuseRotation('KEY_ROTATION_PROOF_INVALID', 'the rotation is not signed by both the registered key and the new key', keyAudit);
       const publicKey = normaliseDevicePublicKey(request.newPublicKey);
       const fingerprint = deviceKeyFingerprint(publicKey);
       const fpAudit = { ...keyAudit, newFingerprint: fingerprint };
-      if (!(await provisioning.useNonce(request.nonce, nowMs, proofWindowS * 2000))) return refuse('KEY_ROTATION_PROOF_INVALID', 'the proof was used before (replayed rotation)', fpAudit);
+      if (!(await provisioning.useNonce(request.nonce, nowMs, proofWindowS * 2000))) return refuseRotation('KEY_ROTATION_PROOF_INVALID', 'the proof was used before (replayed rotation)', fpAudit);
       if (fingerprint === current.fingerprint) return { deviceId, fingerprint, previousFingerprint: current.fingerprint };
       const swapped = await store.transaction(async () => {
         // Two rotations signed by the same old key racing: only the first replaces it.
@@ -283,7 +284,7 @@ export function createProvisioningService(deps: {
         await provisioning.insertDeviceKey({ ...current, publicKey, fingerprint, enrolledAt: new Date(nowMs).toISOString() });
         return true;
       });
-      if (!swapped) return refuse('KEY_ROTATION_PROOF_INVALID', 'the key this proof names was replaced concurrently', fpAudit);
+      if (!swapped) return refuseRotation('KEY_ROTATION_PROOF_INVALID', 'the key this proof names was replaced concurrently', fpAudit);
       cacheKey(deviceId, publicKey);
       logger.info({ security: 'device-key-rotated', ...fpAudit }, 'device key rotated');
       return { deviceId, fingerprint, previousFingerprint: current.fingerprint };
