@@ -11,7 +11,7 @@
  */
 export { AGENT_VERSION, createAgent, type Agent, type AgentApi, type AgentParts, type CreateAgentOptions } from './agent.js';
 export { AGENT_ENV_PREFIX, loadAgentConfig, loadAgentConfigWithIdentity, type LoadAgentConfigOptions } from './config/index.js';
-export { createNodeDeviceIdSources, enrolDevice, type DeviceIdSources, type DeviceIdentity } from './identity/index.js';
+export { createDeviceCredentials, createNodeDeviceIdSources, enrolDevice, rotateDeviceKey, type DeviceIdSources, type DeviceIdentity, type RotateKeyOptions } from './identity/index.js';
 export { createLogger, type AgentLogger, type CreateLoggerOptions, type LogLevel } from './log/index.js';
 export { createSqliteOutbox, createStateStore, openDatabase, type Outbox, type OutboxEntry, type StateStore } from './store/index.js';
 export { DEPLOYMENT_EVENT_KIND, createDeploymentJournal, plan, type DeploymentEventInput, type DeploymentJournal, type Step } from './reconcile/index.js';

@@ -5,12 +5,13 @@ import { createAgent, AGENT_VERSION } from './agent.js';
 import type { GrpcServer } from './api/grpc/index.js';
 import { createApiServer, type ApiServer } from './api/index.js';
 import { loadAgentConfigWithIdentity } from './config/index.js';
+import { rotateDeviceKey } from './identity/index.js';
 import { createNodeHardwarePort, detectHardware } from './hardware/index.js';
 import { createInferenceRuntime } from './inference/index.js';
 import { createLogger } from './log/index.js';
 
 /**
- * `edgefleet-agent --config FILE [--data-dir DIR] [--api-port N] [--grpc-port N]`. The only place that touches
+ * `edgefleet-agent --config FILE [--data-dir DIR] [--api-port N] [--grpc-port N] [--rotate-key]`. The only place that touches
  * process signals and exit codes (docs/architecture.md, "Lifecycle").
  */
 function parsePort(value: string): number {
@@ -40,8 +41,9 @@ async function main(argv: string[]): Promise<void> {
     .option('--api-port <port>', 'local inference API port (overrides the config)', parsePort)
     .option('--grpc-port <port>', 'local gRPC inference port, 0 disables it (overrides inference.grpcPort)', parsePort)
     .option('--device-id <id>', 'device id (overrides the config; for a provisioned agent, its id template)')
+    .option('--rotate-key', "enrolled device: replace its key at the control plane, signed by the current one, and exit (a running agent uses the new key from its next connect)")
     .parse(argv);
-  const flags = program.opts<{ config?: string; dataDir?: string; apiPort?: number; grpcPort?: number; deviceId?: string }>();
+  const flags = program.opts<{ config?: string; dataDir?: string; apiPort?: number; grpcPort?: number; deviceId?: string; rotateKey?: boolean }>();
 
   // Enrolment of a provisioned agent may wait (for approval, for the server): a signal ends the wait.
   const enrolling = new AbortController();
@@ -64,6 +66,17 @@ async function main(argv: string[]): Promise<void> {
     process.off('SIGINT', stopEnrolling);
   }
   const log = createLogger({ level: config.logLevel, pretty: process.stdout.isTTY });
+  if (flags.rotateKey) {
+    try {
+      const change = await rotateDeviceKey({ dataDir: config.dataDir, logger: log.logger });
+      process.stdout.write(`rotated the key of ${change.deviceId}: ${change.previousFingerprint.slice(0, 16)} -> ${change.fingerprint?.slice(0, 16) ?? '-'}\n`);
+    } catch (err) {
+      const e = toEdgefleetError(err);
+      process.stderr.write(`edgefleet-agent: ${e.code}: ${e.message}\n`);
+      process.exitCode = 2;
+    }
+    return;
+  }
   const hardware = await detectHardware(createNodeHardwarePort()).catch((err: unknown) => {
     log.logger.warn({ err }, 'hardware detection failed');
     return undefined;

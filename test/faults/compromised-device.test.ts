@@ -4,7 +4,7 @@
  * B's artifact over MQTT chunks and over HTTP, and every operator API. Every attempt must be
  * refused and logged (security log records for MQTT, the HTTP request log / audit log for the API),
  * and B's state must be untouched. Then the provisioning attacks: a replayed enrolment, a revoked
- * provisioning key, squatting enrolled and secret-provisioned ids, and broker logins with device
+ * provisioning key, squatting enrolled and secret-provisioned ids, rotated-away credentials, and broker logins with device
  * tokens that are forged, expired or minted for another id.
  */
 import { randomBytes } from 'node:crypto';
@@ -21,6 +21,7 @@ import {
   generateDeviceKeyPair,
   mintDeviceToken,
   signEnrolmentProof,
+  signKeyRotation,
   type DeviceKeyPair,
   type EnrolRequest,
   type ProvisionedDevice,
@@ -215,6 +216,38 @@ describe('a compromised device (valid credentials of A) against B and the operat
     const cLogin = await connect('victim-c', 'victim-c', mintDeviceToken({ d: 'victim-c', iat: nowS, exp: nowS + 60 }, cKeys.privateKeyPem));
     expect(typeof cLogin, 'C itself still logs in with its own token').not.toBe('string');
     if (typeof cLogin !== 'string') await within(cLogin.endAsync(true), 1000, undefined);
+
+    // 7. Rotation: C replaces its key, an operator rotates B's secret; the attacker, holding copies of C's
+    // old key and B's old secret taken before, replays the rotation, rotates C back and logs in with them.
+    const rotationBody = (old: DeviceKeyPair, next: DeviceKeyPair) => {
+      const claim = { deviceId: 'victim-c', newPublicKey: next.publicKeyPem, at: new Date().toISOString(), nonce: randomBytes(16).toString('base64url') };
+      const { deviceId: _inUrl, ...fields } = claim;
+      return { ...fields, ...signKeyRotation(claim, { oldPrivateKeyPem: old.privateKeyPem, oldPublicKeyPem: old.publicKeyPem, newPrivateKeyPem: next.privateKeyPem }) };
+    };
+    const rotateC = async (body: unknown) => (await sendRequest(rig.httpUrl, { method: 'POST', path: '/api/v1/devices/victim-c/rotate-key', headers: { 'content-type': 'application/json' }, body: Buffer.from(JSON.stringify(body)) }))?.status;
+    const cRotation = rotationBody(cKeys, generateDeviceKeyPair());
+    expect(await rotateC(cRotation)).toBe(200);
+    expect((await sendRequest(rig.httpUrl, { method: 'POST', path: `/api/v1/devices/${B}/rotate`, headers: { authorization: admin.authorization } }))?.status).toBe(200);
+    for (const [what, body] of [
+      ['replay C’s key rotation', cRotation],
+      ['rotate C’s key to the attacker’s with C’s rotated-away key', rotationBody(cKeys, attackerKeys)],
+    ] as const) {
+      const before = securityLogs().length;
+      const status = await rotateC(body);
+      attempts.push({ what, refused: status !== undefined && status >= 400 && status < 500, logged: securityLogs().length > before });
+    }
+    const afterRotationS = Math.floor(Date.now() / 1000);
+    for (const [what, id, password] of [
+      ['connect as C with a token of its rotated-away key', 'victim-c', mintDeviceToken({ d: 'victim-c', iat: afterRotationS, exp: afterRotationS + 60 }, cKeys.privateKeyPem)],
+      ['connect as B with its rotated-away secret', B, b.secret],
+    ] as const) {
+      const before = securityLogs().length;
+      const res = await connect(id, id, password);
+      const refused = typeof res === 'string';
+      if (!refused) await within(res.endAsync(true), 1000, undefined);
+      await sleep(50);
+      attempts.push({ what, refused, logged: securityLogs().length > before });
+    }
     const rogueDevices = (await Promise.all(['rogue-enrolled'].map((id) => rig.cp.devices.get(id).then(() => id, () => undefined)))).filter(Boolean);
     attempts.push({ what: 'no device created by the provisioning attacks', refused: rogueDevices.length === 0, logged: true });
 
@@ -228,7 +261,7 @@ describe('a compromised device (valid credentials of A) against B and the operat
     recordFaultCase(
       'compromised-device',
       {
-        title: 'A compromised device (valid credentials of A) tries every topic, artifact and API of B and of the operators, and the provisioning attacks (replayed enrolment, revoked key, id squatting, forged and expired device tokens)',
+        title: 'A compromised device (valid credentials of A) tries every topic, artifact and API of B and of the operators, and the provisioning attacks (replayed enrolment, revoked key, id squatting, forged and expired device tokens, rotated-away credentials)',
         counts: {
           attempts: attempts.length,
           refused,

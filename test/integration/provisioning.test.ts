@@ -9,11 +9,15 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import mqtt from 'mqtt';
-import { mintDeviceToken, rolloutViewSchema, type CreatedProvisioningKey, type Device } from '@edgefleet/shared';
+import { execFile } from 'node:child_process';
+import { createPublicKey, randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
+import { generateDeviceKeyPair, mintDeviceToken, rolloutViewSchema, signKeyRotation, type CreatedProvisioningKey, type Device, type DeviceKeyChange, type ProvisionedDevice } from '@edgefleet/shared';
 import { builtinPlugins, provisioningPlugin } from '@edgefleet/control-plane';
-import { loadAgentConfigWithIdentity, type DeviceIdSources } from '@edgefleet/agent';
-import { ensureAgentBuilt, spawnAgentWithConfig, type AgentProcess } from '../helpers/agent-process.js';
+import { createDeviceCredentials, loadAgentConfigWithIdentity, rotateDeviceKey, type DeviceIdSources } from '@edgefleet/agent';
+import { AGENT_ENTRY, ensureAgentBuilt, spawnAgentWithConfig, type AgentProcess } from '../helpers/agent-process.js';
 import { createFleetSim, type FleetSim } from '../helpers/fleet-sim.js';
+import { cliRunner } from '../helpers/cli.js';
 import { identityModel, startControlPlane, tmpDataDir, type TestControlPlane, type TmpDir } from '../helpers/index.js';
 
 const quiet = pino({ level: 'silent' });
@@ -41,6 +45,16 @@ describe('zero-touch provisioning', () => {
     await h?.close();
     await tmp?.cleanup();
   });
+
+  async function brokerLogin(id: string, password: string): Promise<string> {
+    const client = mqtt.connect(h.mqttUrl, { clientId: `${id}-probe`, username: id, password, reconnectPeriod: 0, connectTimeout: 5000 });
+    const outcome = await new Promise<string>((resolve) => {
+      client.once('connect', () => resolve('connected'));
+      client.once('error', (err) => resolve((err as { code?: number }).code === 4 || (err as { code?: number }).code === 5 ? 'refused' : err.message));
+    });
+    client.end(true);
+    return outcome;
+  }
 
   const createKey = async (body: Record<string, unknown>): Promise<CreatedProvisioningKey> => {
     const res = await h.api<CreatedProvisioningKey>('POST', '/provisioning-keys', { body });
@@ -157,16 +171,101 @@ describe('zero-touch provisioning', () => {
 
   it('refuses a broker login with a token signed by another key, or a plain password, for an enrolled device', async () => {
     const id = (await h.api<{ devices: Device[] }>('GET', '/devices?tag=site=berlin')).body.devices[0]!.id;
-    const { generateDeviceKeyPair } = await import('@edgefleet/shared');
     const now = Math.floor(Date.now() / 1000);
     for (const password of [mintDeviceToken({ d: id, iat: now, exp: now + 60 }, generateDeviceKeyPair().privateKeyPem), 'guess']) {
-      const client = mqtt.connect(h.mqttUrl, { clientId: `${id}-probe`, username: id, password, reconnectPeriod: 0, connectTimeout: 5000 });
-      const outcome = await new Promise<string>((resolve) => {
-        client.once('connect', () => resolve('connected'));
-        client.once('error', (err) => resolve((err as { code?: number }).code === 4 || (err as { code?: number }).code === 5 ? 'refused' : err.message));
-      });
-      client.end(true);
-      expect(outcome).toBe('refused');
+      expect(await brokerLogin(id, password)).toBe('refused');
     }
+  });
+
+  it('rotates credentials: a new secret for a secret device, a new key for an enrolled one, a revoked key; old ones refused at the broker', async () => {
+    const operator = await h.token('operator');
+    const token = (id: string, pem: string) => mintDeviceToken({ d: id, iat: Math.floor(Date.now() / 1000), exp: Math.floor(Date.now() / 1000) + 60 }, pem);
+
+    // Simple mode: `devices rotate ID` issues a new secret; the old one stops working.
+    const added = (await h.api<ProvisionedDevice>('POST', '/devices', { body: { id: 'sec-rot' }, token: operator })).body;
+    expect(await brokerLogin('sec-rot', added.secret)).toBe('connected');
+    const rotated = await h.api<ProvisionedDevice>('POST', '/devices/sec-rot/rotate', { token: operator });
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.agentConfig.broker.password).toBe(rotated.body.secret);
+    expect(await brokerLogin('sec-rot', added.secret)).toBe('refused');
+    expect(await brokerLogin('sec-rot', rotated.body.secret)).toBe('connected');
+    expect((await h.api('POST', '/devices/sec-rot/rotate', { token: await h.token('viewer') })).status).toBe(403);
+
+    // An enrolled device: the agent's key signs for its successor.
+    const created = await createKey({ tags: { site: 'rot' } });
+    const config = await loadAgentConfigWithIdentity({ file: await imageConfig(created, 'rotate'), dataDir: join(tmp.path, 'rot-0'), env: {} }, { logger: quiet, sources: machine(900) });
+    const id = config.deviceId;
+    const keyFile = config.identity!.keyFile;
+    const firstPem = await readFile(keyFile, 'utf8');
+    expect(await brokerLogin(id, token(id, firstPem))).toBe('connected');
+    expect((await h.api('POST', `/devices/${id}/rotate`, { token: operator })).body).toMatchObject({ code: 'DEVICE_KEY_BOUND' });
+
+    // The agent's own rotation: the running agent's credentials sign with the new key at the next connect.
+    const credentials = createDeviceCredentials(config);
+    const rotatedByAgent = await rotateDeviceKey({ dataDir: join(tmp.path, 'rot-0'), logger: quiet });
+    expect(rotatedByAgent.fingerprint).not.toBe(rotatedByAgent.previousFingerprint);
+    expect((await stat(keyFile)).mode & 0o777).toBe(0o600);
+    expect(await brokerLogin(id, token(id, firstPem))).toBe('refused');
+    expect(await brokerLogin(id, credentials.password()!)).toBe('connected');
+
+    // By hand through the REST endpoint, from the key the agent now holds.
+    const oldPem = await readFile(keyFile, 'utf8');
+    const oldPublic = createPublicKey(oldPem).export({ type: 'spki', format: 'pem' }).toString();
+    const next = generateDeviceKeyPair();
+    const claim = { deviceId: id, newPublicKey: next.publicKeyPem, at: new Date().toISOString(), nonce: randomBytes(16).toString('base64url') };
+    const { deviceId: _inUrl, ...fields } = claim;
+    const body = { ...fields, ...signKeyRotation(claim, { oldPrivateKeyPem: oldPem, oldPublicKeyPem: oldPublic, newPrivateKeyPem: next.privateKeyPem }) };
+    const change = await h.api<DeviceKeyChange>('POST', `/devices/${id}/rotate-key`, { body, token: null });
+    expect(change.status).toBe(200);
+    expect(change.body.fingerprint).not.toBe(change.body.previousFingerprint);
+    expect(await brokerLogin(id, token(id, oldPem))).toBe('refused');
+    expect(await brokerLogin(id, token(id, next.privateKeyPem))).toBe('connected');
+    expect((await h.api('POST', `/devices/${id}/rotate-key`, { body, token: null })).status).toBe(401);
+
+    // An agent that crashed after the control plane took its next key, before it moved the key into place,
+    // finishes the rotation on its next try instead of locking itself out.
+    await writeFile(`${keyFile}.next`, next.privateKeyPem, { mode: 0o600 });
+    expect((await rotateDeviceKey({ dataDir: join(tmp.path, 'rot-0'), logger: quiet })).fingerprint).toBe(change.body.fingerprint);
+    expect(await readFile(keyFile, 'utf8')).toBe(next.privateKeyPem);
+    expect(await brokerLogin(id, credentials.password()!)).toBe('connected');
+
+    // The same from the device's shell: `edgefleet-agent --config FILE --rotate-key`.
+    const cli = await promisify(execFile)(process.execPath, [AGENT_ENTRY, '--config', await imageConfig(created, 'rotate'), '--data-dir', join(tmp.path, 'rot-0'), '--rotate-key']);
+    expect(cli.stdout).toContain(`rotated the key of ${id}`);
+    expect(await brokerLogin(id, token(id, next.privateKeyPem))).toBe('refused');
+    expect(await brokerLogin(id, credentials.password()!)).toBe('connected');
+
+    // The operator revokes the key: the device is refused until it enrols again.
+    const revoked = await h.api<DeviceKeyChange>('POST', `/devices/${id}/revoke-key`, { token: operator });
+    expect(revoked.status).toBe(200);
+    expect(await brokerLogin(id, token(id, next.privateKeyPem))).toBe('refused');
+
+    const audit = (await h.api<{ entries: { action: string; outcome: string; target?: string }[] }>('GET', '/audit?limit=100')).body.entries;
+    const actions = (target: string) => audit.filter((e) => e.target === target).map((e) => `${e.action} ${e.outcome}`);
+    expect(actions('device:sec-rot')).toEqual(expect.arrayContaining(['POST /api/v1/devices/:id/rotate ok', 'POST /api/v1/devices/:id/rotate refused']));
+    expect(actions(`device:${id}`)).toEqual(expect.arrayContaining(['POST /api/v1/devices/:id/rotate-key ok', 'POST /api/v1/devices/:id/rotate-key refused', 'POST /api/v1/devices/:id/revoke-key ok']));
+  });
+
+  it('devices rotate from the CLI: a new secret printed once and written with --agent-config; --revoke-key for an enrolled device', async () => {
+    const cli = cliRunner(h);
+    const added = (await h.api<ProvisionedDevice>('POST', '/devices', { body: { id: 'cli-rot' } })).body;
+    const file = join(tmp.path, 'cli-rot.json');
+    const run = await cli('devices', 'rotate', 'cli-rot', '--agent-config', file);
+    expect(run.code).toBe(0);
+    const written = JSON.parse(await readFile(file, 'utf8')) as { broker: { password: string } };
+    expect((await stat(file)).mode & 0o777).toBe(0o600);
+    expect(run.out).toContain(written.broker.password);
+    expect(written.broker.password).not.toBe(added.secret);
+    expect(await brokerLogin('cli-rot', added.secret)).toBe('refused');
+    expect(await brokerLogin('cli-rot', written.broker.password)).toBe('connected');
+
+    const created = await createKey({});
+    const config = await loadAgentConfigWithIdentity({ file: await imageConfig(created, 'cli-rot'), dataDir: join(tmp.path, 'cli-rot-0'), env: {} }, { logger: quiet, sources: machine(901) });
+    expect(await cli('devices', 'rotate', config.deviceId)).toMatchObject({ code: 1, err: expect.stringContaining('DEVICE_KEY_BOUND') });
+    const revoked = await cli('devices', 'rotate', config.deviceId, '--revoke-key', '--json');
+    expect(revoked.code).toBe(0);
+    expect(JSON.parse(revoked.out)).toMatchObject({ deviceId: config.deviceId, previousFingerprint: expect.any(String) });
+    expect(await brokerLogin(config.deviceId, createDeviceCredentials(config).password()!)).toBe('refused');
+    expect(await cli('devices', 'rotate', config.deviceId, '--revoke-key')).toMatchObject({ code: 1, err: expect.stringContaining('DEVICE_KEY_NOT_FOUND') });
   });
 });

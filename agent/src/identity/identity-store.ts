@@ -48,15 +48,22 @@ export async function readIdentity(files: IdentityFiles): Promise<DeviceIdentity
  */
 export async function loadOrCreateDeviceKey(files: IdentityFiles): Promise<DeviceKeyPair> {
   await mkdir(files.dir, { recursive: true, mode: 0o700 });
-  try {
-    const privateKeyPem = await readFile(files.keyFile, 'utf8');
-    return { privateKeyPem, publicKeyPem: createPublicKey(privateKeyPem).export({ type: 'spki', format: 'pem' }).toString() };
-  } catch (err) {
-    if (!missing(err)) throw new EdgefleetError('DEVICE_KEY_INVALID', `cannot read the device key ${files.keyFile}`, { cause: err });
-  }
+  const existing = await readDeviceKey(files.keyFile);
+  if (existing) return existing;
   const keys = generateDeviceKeyPair();
   await writeFileAtomic(files.keyFile, keys.privateKeyPem, { mode: 0o600 });
   return keys;
+}
+
+/** The key pair in a PEM private-key file; undefined when there is no such file. */
+export async function readDeviceKey(file: string): Promise<DeviceKeyPair | undefined> {
+  try {
+    const privateKeyPem = await readFile(file, 'utf8');
+    return { privateKeyPem, publicKeyPem: createPublicKey(privateKeyPem).export({ type: 'spki', format: 'pem' }).toString() };
+  } catch (err) {
+    if (missing(err)) return undefined;
+    throw new EdgefleetError('DEVICE_KEY_INVALID', `cannot read the device key ${file}`, { cause: err });
+  }
 }
 
 export async function writeIdentity(files: IdentityFiles, identity: DeviceIdentity): Promise<void> {

@@ -6,4 +6,5 @@ export { createDeviceCredentials, type DeviceCredentials } from './credentials.j
 export { createNodeDeviceIdSources, deviceIdFromTemplate, type DeviceIdSources } from './device-id.js';
 export { enrolDevice, type EnrolOptions } from './enrol.js';
 export { identityFiles, readIdentity, type DeviceIdentity } from './identity-store.js';
+export { rotateDeviceKey, type RotateKeyOptions } from './rotate-key.js';
 export { resolveProvisionedIdentity, type BootstrapConfig, type ResolvedIdentity } from './resolve-identity.js';

@@ -4,6 +4,7 @@ import {
   createProvisioningKeyRequestSchema,
   createdProvisioningKeySchema,
   deviceIdSchema,
+  deviceKeyChangeSchema,
   deviceSchema,
   enrolReplySchema,
   enrolRequestSchema,
@@ -11,6 +12,7 @@ import {
   pendingEnrolmentSchema,
   provisioningKeyListSchema,
   provisioningKeySchema,
+  rotateKeyRequestSchema,
   type ProvisioningAgentConfig,
 } from '@edgefleet/shared';
 import type { FastifyReply } from 'fastify';
@@ -84,6 +86,20 @@ export function provisioningRoutes(deps: ProvisioningRouteDeps): AnyRouteSpec[] 
       method: 'POST', url: '/devices/:id/reject', summary: 'Reject a pending enrolment: the device is told so and stays out', tags: ['provisioning'], access: 'operator',
       params: idParams, response: pendingEnrolmentSchema, auditTarget: (p) => `device:${p.id}`,
       handler: async ({ params }) => await service.reject(params.id),
+    }),
+    defineRoute({
+      // Public: the proof signed by the registered key is the authentication, as at enrolment.
+      method: 'POST', url: '/devices/:id/rotate-key', summary: 'An enrolled device replaces its key, signed by the registered key and the new one; tokens of the old key are refused after', tags: ['provisioning'], access: 'public',
+      bodyLimitBytes: 16 * 1024, params: idParams, body: rotateKeyRequestSchema, response: deviceKeyChangeSchema, auditTarget: (p) => `device:${p.id}`,
+      handler: async ({ params, body, request, reply }) => {
+        limited(reply, deps.limits.perSource, request.ip, `from ${request.ip}`);
+        return await service.rotateKey(params.id, body, request.ip);
+      },
+    }),
+    defineRoute({
+      method: 'POST', url: '/devices/:id/revoke-key', summary: "Revoke an enrolled device's key: its tokens are refused at once and it must enrol again with a provisioning key", tags: ['provisioning'], access: 'operator',
+      params: idParams, response: deviceKeyChangeSchema, auditTarget: (p) => `device:${p.id}`,
+      handler: async ({ params }) => await service.revokeDeviceKey(params.id),
     }),
   ];
 }

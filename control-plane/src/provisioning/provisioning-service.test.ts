@@ -1,12 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { generateDeviceKeyPair, mintDeviceToken, signEnrolmentProof, type DeviceKeyPair, type EnrolRequest } from '@edgefleet/shared';
+import { generateDeviceKeyPair, mintDeviceToken, signEnrolmentProof, signKeyRotation, type DeviceKeyPair, type EnrolRequest, type RotateKeyRequest } from '@edgefleet/shared';
 import type { Clock } from '../clock.js';
 import { createDeviceRegistry, type DeviceRegistry } from '../registry/device-registry.js';
 import { createSqliteDatabase } from '../store/sqlite-database.js';
 import { createStoreFromDatabase, type Store } from '../store/store.js';
-import { createProvisioningService, type ProvisioningService } from './provisioning-service.js';
+import { claimsDeviceToken, createProvisioningService, type ProvisioningService } from './provisioning-service.js';
 import { PROVISIONING_MIGRATIONS, createProvisioningStore } from './provisioning-store.js';
 
 let now = Date.parse('2026-12-03T10:00:00Z');
@@ -21,6 +21,8 @@ beforeEach(async () => {
   const tables = await store.tables('provisioning', PROVISIONING_MIGRATIONS);
   devices = createDeviceRegistry({ store, clock, fleetPublicKeyPem: generateDeviceKeyPair().publicKeyPem, brokerUrl: () => 'mqtt://cp.example:1883' });
   service = createProvisioningService({ store, provisioning: createProvisioningStore(tables), devices, clock, logger: pino({ level: 'silent' }) });
+  // As the plugin wires it, so device passwords are checked the way the broker checks them.
+  devices.addCredentialScheme({ claims: claimsDeviceToken, verify: (id, t) => service.verifyDeviceToken(id, t) });
 });
 afterEach(async () => store.close());
 
@@ -133,5 +135,109 @@ describe('enrolment', () => {
     const token = (k: DeviceKeyPair) => mintDeviceToken({ d: 'r-1', iat: now / 1000, exp: now / 1000 + 60 }, k.privateKeyPem);
     expect(await service.verifyDeviceToken('r-1', token(second))).toBe(true);
     expect(await service.verifyDeviceToken('r-1', token(first))).toBe(false);
+  });
+});
+
+function rotation(deviceId: string, old: DeviceKeyPair, next: DeviceKeyPair, over: Partial<RotateKeyRequest> = {}): RotateKeyRequest {
+  const claim = { deviceId, newPublicKey: next.publicKeyPem, at: new Date(now).toISOString(), nonce: randomBytes(16).toString('base64url'), ...over };
+  const { deviceId: _inUrl, ...fields } = claim;
+  return { ...fields, ...signKeyRotation(claim, { oldPrivateKeyPem: old.privateKeyPem, oldPublicKeyPem: old.publicKeyPem, newPrivateKeyPem: next.privateKeyPem }), ...over };
+}
+
+describe('credential rotation', () => {
+  const token = (id: string, k: DeviceKeyPair) => mintDeviceToken({ d: id, iat: now / 1000, exp: now / 1000 + 60 }, k.privateKeyPem);
+
+  it('replaces an enrolled key when the old key signs for the new one; old tokens are refused after', async () => {
+    const { key } = await service.createKey({ tags: { site: 'lab' } }, 'test');
+    const old = generateDeviceKeyPair();
+    await service.enrol(request('k-1', key, old), 's');
+    expect(await devices.verifyCredentials('k-1', token('k-1', old))).toBe(true);
+    const next = generateDeviceKeyPair();
+    const change = await service.rotateKey('k-1', rotation('k-1', old, next), 's');
+    expect(change.fingerprint).not.toBe(change.previousFingerprint);
+    expect(await devices.verifyCredentials('k-1', token('k-1', next))).toBe(true);
+    expect(await devices.verifyCredentials('k-1', token('k-1', old))).toBe(false);
+    // The old key can no longer authorise anything, not even a rotation back.
+    expect(await code(service.rotateKey('k-1', rotation('k-1', old, generateDeviceKeyPair()), 's'))).toBe('KEY_ROTATION_PROOF_INVALID');
+    // Enrolling again with the new key is still idempotent; with the old one it is squatting.
+    expect((await service.enrol(request('k-1', key, next), 's')).status).toBe('enrolled');
+    expect(await code(service.enrol(request('k-1', key, old), 's'))).toBe('DEVICE_ID_TAKEN');
+  });
+
+  it.each([
+    ['signed only by the new key', (old: DeviceKeyPair, next: DeviceKeyPair) => rotation('k-2', next, next), 'KEY_ROTATION_PROOF_INVALID'],
+    ['without proof of the new key', (old: DeviceKeyPair, next: DeviceKeyPair) => ({ ...rotation('k-2', old, next), newPublicKey: generateDeviceKeyPair().publicKeyPem }), 'KEY_ROTATION_PROOF_INVALID'],
+    ['made for another device', (old: DeviceKeyPair, next: DeviceKeyPair) => rotation('k-3', old, next), 'KEY_ROTATION_PROOF_INVALID'],
+    ['11 minutes old', (old: DeviceKeyPair, next: DeviceKeyPair) => rotation('k-2', old, next, { at: new Date(now - 11 * 60_000).toISOString() }), 'KEY_ROTATION_PROOF_INVALID'],
+    ['with a new key that is not Ed25519', (old: DeviceKeyPair, next: DeviceKeyPair) => ({ ...rotation('k-2', old, next), newPublicKey: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----' }), 'DEVICE_KEY_INVALID'],
+  ])('refuses a rotation %s and keeps the registered key', async (_name, make, expected) => {
+    const { key } = await service.createKey({}, 'test');
+    const old = generateDeviceKeyPair();
+    await service.enrol(request('k-2', key, old), 's');
+    await service.enrol(request('k-3', key, generateDeviceKeyPair()), 's');
+    expect(await code(service.rotateKey('k-2', make(old, generateDeviceKeyPair()), 's'))).toBe(expected);
+    expect(await service.verifyDeviceToken('k-2', token('k-2', old))).toBe(true);
+  });
+
+  it('refuses a replayed rotation, and one for a device with no key', async () => {
+    const { key } = await service.createKey({}, 'test');
+    const old = generateDeviceKeyPair();
+    await service.enrol(request('k-4', key, old), 's');
+    const req = rotation('k-4', old, generateDeviceKeyPair());
+    await service.rotateKey('k-4', req, 's');
+    expect(await code(service.rotateKey('k-4', req, 'attacker'))).toBe('KEY_ROTATION_PROOF_INVALID');
+    await devices.add([{ id: 'sec-1' }]);
+    expect(await code(service.rotateKey('sec-1', rotation('sec-1', old, generateDeviceKeyPair()), 's'))).toBe('DEVICE_KEY_NOT_FOUND');
+  });
+
+  it('sees a key rotated on another replica once its memory of the key is old', async () => {
+    const { key } = await service.createKey({}, 'test');
+    const tables = await store.tables('provisioning', PROVISIONING_MIGRATIONS);
+    const other = createProvisioningService({ store, provisioning: createProvisioningStore(tables), devices, clock, logger: pino({ level: 'silent' }) });
+    const old = generateDeviceKeyPair();
+    await service.enrol(request('k-5', key, old), 's');
+    expect(await other.verifyDeviceToken('k-5', token('k-5', old))).toBe(true);
+    await service.rotateKey('k-5', rotation('k-5', old, generateDeviceKeyPair()), 's');
+    now += 11_000;
+    expect(await other.verifyDeviceToken('k-5', token('k-5', old))).toBe(false);
+  });
+
+  it('revokes a key: its tokens are refused at once and the device enrols again keeping its id and tags', async () => {
+    const { key } = await service.createKey({ tags: { site: 'lab' } }, 'test');
+    const old = generateDeviceKeyPair();
+    await service.enrol(request('k-6', key, old), 's');
+    expect(await devices.verifyCredentials('k-6', token('k-6', old))).toBe(true);
+    expect((await service.revokeDeviceKey('k-6')).fingerprint).toBeUndefined();
+    expect(await devices.verifyCredentials('k-6', token('k-6', old))).toBe(false);
+    expect(await code(service.revokeDeviceKey('k-6'))).toBe('DEVICE_KEY_NOT_FOUND');
+    expect(await code(service.rotateKey('k-6', rotation('k-6', old, generateDeviceKeyPair()), 's'))).toBe('DEVICE_KEY_NOT_FOUND');
+    const fresh = generateDeviceKeyPair();
+    expect(await service.enrol(request('k-6', key, fresh), 's')).toMatchObject({ status: 'enrolled', tags: { site: 'lab' } });
+    expect(await devices.verifyCredentials('k-6', token('k-6', fresh))).toBe(true);
+    expect(await devices.verifyCredentials('k-6', token('k-6', old))).toBe(false);
+    expect(await devices.list()).toHaveLength(1);
+    expect((await service.listKeys())[0]!.uses).toBe(2);
+    expect(await code(service.revokeDeviceKey('nope'))).toBe('DEVICE_NOT_FOUND');
+  });
+
+  it('sends a revoked device through approval again when its provisioning key requires it', async () => {
+    const { key } = await service.createKey({ requireApproval: true }, 'test');
+    const old = generateDeviceKeyPair();
+    await service.enrol(request('k-7', key, old), 's');
+    await service.approve('k-7');
+    await service.revokeDeviceKey('k-7');
+    const fresh = generateDeviceKeyPair();
+    expect((await service.enrol(request('k-7', key, fresh), 's')).status).toBe('pending');
+    expect(await devices.verifyCredentials('k-7', token('k-7', fresh))).toBe(false);
+    await service.approve('k-7');
+    expect(await devices.verifyCredentials('k-7', token('k-7', fresh))).toBe(true);
+  });
+
+  it('does not let a device with a secret be revoked by key, nor an enrolled one be given a secret', async () => {
+    const { key } = await service.createKey({}, 'test');
+    await service.enrol(request('k-8', key, generateDeviceKeyPair()), 's');
+    expect(await code(devices.rotateSecret('k-8'))).toBe('DEVICE_KEY_BOUND');
+    await devices.add([{ id: 'sec-2' }]);
+    expect(await code(service.revokeDeviceKey('sec-2'))).toBe('DEVICE_KEY_NOT_FOUND');
   });
 });

@@ -7,13 +7,16 @@ import {
   deviceKeyFingerprint,
   normaliseDevicePublicKey,
   verifyEnrolmentProof,
+  verifyKeyRotation,
   type CreateProvisioningKeyRequest,
   type Device,
+  type DeviceKeyChange,
   type DeviceTags,
   type EnrolReply,
   type EnrolRequest,
   type PendingEnrolment,
   type ProvisioningKey,
+  type RotateKeyRequest,
 } from '@edgefleet/shared';
 import type { Logger } from 'pino';
 import { generateSecret, hashToken } from '../auth/secrets.js';
@@ -23,6 +26,9 @@ import type { PluginStore } from '../plugin.js';
 import type { PendingEnrolmentRow, ProvisioningKeyRow, ProvisioningStore } from './provisioning-store.js';
 
 export const PROVISIONING_KEY_PREFIX = 'efp_';
+
+/** How long a device's public key is trusted from memory before the table is read again. */
+const KEY_CACHE_MS = 10_000;
 
 export interface ProvisioningOptions {
   /** Longest device-token lifetime the broker accepts. @default 3600 */
@@ -43,6 +49,16 @@ export interface ProvisioningService {
   pending(): Promise<PendingEnrolment[]>;
   approve(deviceId: string): Promise<Device>;
   reject(deviceId: string): Promise<PendingEnrolment>;
+  /**
+   * An enrolled device replaces its key: the registered key signs the change, the new key signs it
+   * too. Tokens of the old key are refused from then on. Throws DEVICE_KEY_NOT_FOUND, KEY_ROTATION_PROOF_INVALID.
+   */
+  rotateKey(deviceId: string, request: RotateKeyRequest, source: string): Promise<DeviceKeyChange>;
+  /**
+   * An operator revokes a device's key: its tokens are refused at once and it must enrol again with
+   * a provisioning key (keeping its id, tags and desired state). Throws DEVICE_NOT_FOUND, DEVICE_KEY_NOT_FOUND.
+   */
+  revokeDeviceKey(deviceId: string): Promise<DeviceKeyChange>;
   /** The broker/HTTP password check for devices that enrolled with a key. */
   verifyDeviceToken(deviceId: string, token: string): Promise<boolean>;
   /** The key id a provisioning key belongs to, when it is one (for per-key rate limits). */
@@ -75,11 +91,16 @@ export function createProvisioningService(deps: {
   const tokenLifetimeS = deps.options?.tokenLifetimeS ?? 3600;
   const proofWindowS = deps.options?.proofWindowS ?? 600;
   const pendingRetryS = deps.options?.pendingRetryS ?? 15;
-  // device id → public key PEM; a miss or a failed check reads the table again (another replica may have re-enrolled it).
-  const publicKeys = new Map<string, string>();
+  // device id → public key PEM; a miss or a failed check reads the table again (another replica may
+  // have re-enrolled it), and so does an entry older than KEY_CACHE_MS, so a key rotated or revoked
+  // on another replica stops verifying here within that time.
+  const publicKeys = new Map<string, { pem: string; at: number }>();
+  const cacheKey = (deviceId: string, pem: string): void => void publicKeys.set(deviceId, { pem, at: clock.now().getTime() });
+  /** A device row with no secret and no key: an operator revoked its key, it may enrol again. */
+  const keyRevoked = async (deviceId: string, secretHash: string): Promise<boolean> => secretHash === NO_SECRET && !(await provisioning.deviceKey(deviceId));
 
-  const refuse = (code: ConstructorParameters<typeof EdgefleetError>[0], message: string, audit: Record<string, unknown>): never => {
-    logger.warn({ security: 'enrolment-refused', code, ...audit }, message);
+  const refuse = (code: ConstructorParameters<typeof EdgefleetError>[0], message: string, audit: Record<string, unknown>, security = 'enrolment-refused'): never => {
+    logger.warn({ security, code, ...audit }, message);
     throw new EdgefleetError(code, message, { details: { deviceId: audit.deviceId } });
   };
 
@@ -92,18 +113,19 @@ export function createProvisioningService(deps: {
   });
 
   /** Creates the device and its key in one transaction; a use of the key is taken in it too unless already taken (pending). */
-  async function admit(p: { deviceId: string; publicKey: string; fingerprint: string; key: ProvisioningKeyRow; tags: DeviceTags; useTaken: boolean }): Promise<void> {
+  async function admit(p: { deviceId: string; publicKey: string; fingerprint: string; key: ProvisioningKeyRow; tags: DeviceTags; useTaken: boolean; reenrol?: boolean }): Promise<void> {
     const at = clock.now().toISOString();
     await store.transaction(async () => {
       if (!p.useTaken && !(await provisioning.takeUse(p.key.id))) {
         throw new EdgefleetError('PROVISIONING_KEY_EXHAUSTED', `provisioning key ${p.key.id} has enrolled its ${p.key.maxUses} devices`);
       }
-      await store.devices.insert([{ id: p.deviceId, secretHash: NO_SECRET, tags: p.tags, createdAt: at }]);
+      // A device whose key was revoked keeps its row (tags, desired state); only its key is new.
+      if (!p.reenrol) await store.devices.insert([{ id: p.deviceId, secretHash: NO_SECRET, tags: p.tags, createdAt: at }]);
       await provisioning.deleteDeviceKey(p.deviceId);
       await provisioning.insertDeviceKey({ deviceId: p.deviceId, publicKey: p.publicKey, fingerprint: p.fingerprint, provisioningKeyId: p.key.id, enrolledAt: at });
       await provisioning.deletePending(p.deviceId);
     });
-    publicKeys.set(p.deviceId, p.publicKey);
+    cacheKey(p.deviceId, p.publicKey);
   }
 
   return {
@@ -162,7 +184,8 @@ export function createProvisioningService(deps: {
 
       const existing = await store.devices.get(deviceId);
       const enrolled = await provisioning.deviceKey(deviceId);
-      if (existing) {
+      const reenrol = existing !== undefined && !enrolled && existing.secretHash === NO_SECRET;
+      if (existing && !reenrol) {
         if (enrolled?.fingerprint === fingerprint) {
           logger.info(fpAudit, 'enrolment repeated by an enrolled device: unchanged');
           return enrolledReply(deviceId, existing.tags);
@@ -203,15 +226,16 @@ export function createProvisioningService(deps: {
         return { status: 'pending', deviceId, retryAfterS: pendingRetryS };
       }
       try {
-        await admit({ deviceId, publicKey, fingerprint, key, tags: key.tags, useTaken: false });
+        await admit({ deviceId, publicKey, fingerprint, key, tags: existing?.tags ?? key.tags, useTaken: false, reenrol });
       } catch (err) {
         if (err instanceof EdgefleetError && err.code === 'PROVISIONING_KEY_EXHAUSTED') return refuse(err.code, err.message, fpAudit);
         // Two enrolments of one id racing: the loser sees the winner's row.
-        if (await store.devices.get(deviceId)) return refuse('DEVICE_ID_TAKEN', `device id ${deviceId} was registered concurrently`, fpAudit);
+        if (!reenrol && (await store.devices.get(deviceId))) return refuse('DEVICE_ID_TAKEN', `device id ${deviceId} was registered concurrently`, fpAudit);
         throw err;
       }
-      logger.info({ ...fpAudit, tags: key.tags }, 'device enrolled');
-      return enrolledReply(deviceId, key.tags);
+      const tags = existing?.tags ?? key.tags;
+      logger.info({ ...fpAudit, tags, reenrol }, reenrol ? 'device enrolled again after its key was revoked' : 'device enrolled');
+      return enrolledReply(deviceId, tags);
     },
 
     async pending() {
@@ -223,8 +247,10 @@ export function createProvisioningService(deps: {
       if (!pending) throw new EdgefleetError('DEVICE_NOT_FOUND', `no enrolment of ${deviceId} is waiting for approval`);
       const key = (await provisioning.keys()).find((k) => k.id === pending.provisioningKeyId);
       if (!key) throw new EdgefleetError('PROVISIONING_KEY_NOT_FOUND', `the provisioning key of ${deviceId}'s enrolment is gone`);
-      if (await store.devices.get(deviceId)) throw new EdgefleetError('DEVICE_ID_TAKEN', `device id ${deviceId} is already registered`);
-      await admit({ deviceId, publicKey: pending.publicKey, fingerprint: pending.fingerprint, key, tags: pending.tags, useTaken: true });
+      const existing = await store.devices.get(deviceId);
+      const reenrol = existing !== undefined && (await keyRevoked(deviceId, existing.secretHash));
+      if (existing && !reenrol) throw new EdgefleetError('DEVICE_ID_TAKEN', `device id ${deviceId} is already registered`);
+      await admit({ deviceId, publicKey: pending.publicKey, fingerprint: pending.fingerprint, key, tags: pending.tags, useTaken: true, reenrol });
       logger.info({ deviceId, fingerprint: pending.fingerprint }, 'enrolment approved');
       return (await devices.get(deviceId)) satisfies Device;
     },
@@ -235,14 +261,58 @@ export function createProvisioningService(deps: {
       return publicPending((await provisioning.pending(deviceId))!);
     },
 
+    async rotateKey(deviceId, request, source) {
+      const nowMs = clock.now().getTime();
+      const audit = { deviceId, source };
+      const refuseRotation = (code: ConstructorParameters<typeof EdgefleetError>[0], message: string, details: Record<string, unknown>): never => refuse(code, message, details, 'key-rotation-refused');
+      const current = await provisioning.deviceKey(deviceId);
+      if (!current) return refuseRotation('DEVICE_KEY_NOT_FOUND', `${deviceId} has no registered key to rotate (it uses a secret, or its key was revoked)`, audit);
+      const keyAudit = { ...audit, fingerprint: current.fingerprint };
+      const skewS = Math.abs(Date.parse(request.at) - nowMs) / 1000;
+      if (!(skewS <= proofWindowS)) return refuseRotation('KEY_ROTATION_PROOF_INVALID', `the proof's time is ${Math.round(skewS)} s from the server's clock (at most ${proofWindowS} s)`, keyAudit);
+      const claim = { deviceId, newPublicKey: request.newPublicKey, at: request.at, nonce: request.nonce };
+      if (!verifyKeyRotation(claim, current.publicKey, request)) return refuseRotation('KEY_ROTATION_PROOF_INVALID', 'the rotation is not signed by both the registered key and the new key', keyAudit);
+      const publicKey = normaliseDevicePublicKey(request.newPublicKey);
+      const fingerprint = deviceKeyFingerprint(publicKey);
+      const fpAudit = { ...keyAudit, newFingerprint: fingerprint };
+      if (!(await provisioning.useNonce(request.nonce, nowMs, proofWindowS * 2000))) return refuseRotation('KEY_ROTATION_PROOF_INVALID', 'the proof was used before (replayed rotation)', fpAudit);
+      if (fingerprint === current.fingerprint) return { deviceId, fingerprint, previousFingerprint: current.fingerprint };
+      const swapped = await store.transaction(async () => {
+        // Two rotations signed by the same old key racing: only the first replaces it.
+        if ((await provisioning.deviceKey(deviceId))?.fingerprint !== current.fingerprint) return false;
+        await provisioning.deleteDeviceKey(deviceId);
+        await provisioning.insertDeviceKey({ ...current, publicKey, fingerprint, enrolledAt: new Date(nowMs).toISOString() });
+        return true;
+      });
+      if (!swapped) return refuseRotation('KEY_ROTATION_PROOF_INVALID', 'the key this proof names was replaced concurrently', fpAudit);
+      cacheKey(deviceId, publicKey);
+      logger.info({ security: 'device-key-rotated', ...fpAudit }, 'device key rotated');
+      return { deviceId, fingerprint, previousFingerprint: current.fingerprint };
+    },
+
+    async revokeDeviceKey(deviceId) {
+      if (!(await store.devices.get(deviceId))) throw new EdgefleetError('DEVICE_NOT_FOUND', `no device with id ${deviceId}`);
+      const current = await provisioning.deviceKey(deviceId);
+      if (!current) throw new EdgefleetError('DEVICE_KEY_NOT_FOUND', `${deviceId} has no registered key (it uses a secret, or its key was already revoked)`);
+      await provisioning.deleteDeviceKey(deviceId);
+      publicKeys.delete(deviceId);
+      logger.info({ security: 'device-key-revoked', deviceId, fingerprint: current.fingerprint }, 'device key revoked: the device must enrol again');
+      return { deviceId, previousFingerprint: current.fingerprint };
+    },
+
     async verifyDeviceToken(deviceId, token) {
-      const check = (publicKeyPem: string) => checkDeviceToken(token, { deviceId, publicKeyPem, nowMs: clock.now().getTime(), maxLifetimeS: tokenLifetimeS });
-      const cached = publicKeys.get(deviceId);
+      const nowMs = clock.now().getTime();
+      const check = (publicKeyPem: string) => checkDeviceToken(token, { deviceId, publicKeyPem, nowMs, maxLifetimeS: tokenLifetimeS });
+      const entry = publicKeys.get(deviceId);
+      const cached = entry && nowMs - entry.at < KEY_CACHE_MS ? entry.pem : undefined;
       let result = cached ? check(cached) : undefined;
       if (!result?.ok) {
         const row = await provisioning.deviceKey(deviceId);
-        if (!row) return false;
-        publicKeys.set(deviceId, row.publicKey);
+        if (!row) {
+          publicKeys.delete(deviceId);
+          return false;
+        }
+        cacheKey(deviceId, row.publicKey);
         if (row.publicKey !== cached) result = check(row.publicKey);
       }
       if (!result?.ok) logger.warn({ security: 'device-token-refused', deviceId, reason: result?.reason }, 'device token refused');

@@ -24,6 +24,11 @@ export interface DeviceRegistry {
   get(id: string): Promise<DeviceDetail>;
   /** Throws DEVICE_NOT_FOUND. */
   remove(id: string): Promise<void>;
+  /**
+   * Issues a secret-provisioned device a new secret (in this reply only); the old one stops
+   * verifying at once. Throws DEVICE_NOT_FOUND, or DEVICE_KEY_BOUND for a device that enrolled with its own key.
+   */
+  rotateSecret(id: string): Promise<ProvisionedDevice>;
   /** Checks a device's MQTT/HTTP credentials (salted SHA-256; successes are cached by secret digest). */
   verifyCredentials(id: string, secret: string): Promise<boolean>;
   /** What a device's agent config should contain besides its id and secret. */
@@ -153,6 +158,17 @@ export function createDeviceRegistry(options: DeviceRegistryOptions): DeviceRegi
     async remove(id) {
       verified.delete(id);
       if (!(await store.devices.remove(id))) throw new EdgefleetError('DEVICE_NOT_FOUND', `no device with id ${id}`);
+    },
+
+    async rotateSecret(id) {
+      const row = await store.devices.get(id);
+      if (!row) throw new EdgefleetError('DEVICE_NOT_FOUND', `no device with id ${id}`);
+      if (row.secretHash === NO_SECRET) throw new EdgefleetError('DEVICE_KEY_BOUND', `${id} signs in with its own key, not a secret: revoke the key (devices rotate ${id} --revoke-key) or let the agent rotate it`);
+      const secret = generateSecret();
+      verified.delete(id);
+      if (!(await store.devices.setSecretHash(id, await hashSecret(secret)))) throw new EdgefleetError('DEVICE_NOT_FOUND', `no device with id ${id}`);
+      const desired = await store.desired.get(id);
+      return { device: toDevice((await store.devices.get(id)) ?? row, desired?.generation), secret, agentConfig: registry.agentConfigFor(id, secret) };
     },
 
     async verifyCredentials(id, secret) {

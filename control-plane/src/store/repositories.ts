@@ -119,6 +119,14 @@ export function createDeviceRepository(db: SqlDatabase) {
         touch(id);
       }
     },
+    /** False when no such device. */
+    async setSecretHash(id: string, secretHash: string): Promise<boolean> {
+      try {
+        return (await db.run('UPDATE devices SET secret_hash = ? WHERE id = ?', [secretHash, id])).changes > 0;
+      } finally {
+        touch(id);
+      }
+    },
     async setPresence(id: string, status: 'online' | 'offline', at: string, agentVersion?: string): Promise<void> {
       try {
         await db.run('UPDATE devices SET status = ?, last_seen = ?, agent_version = COALESCE(?, agent_version) WHERE id = ?', [status, at, agentVersion ?? null, id]);

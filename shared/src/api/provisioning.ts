@@ -73,6 +73,30 @@ export const enrolRequestSchema = z
   .strict();
 export type EnrolRequest = z.infer<typeof enrolRequestSchema>;
 
+/** POST /devices/{id}/rotate-key: an enrolled device replaces its key, authorised by the registered one. */
+export const rotateKeyRequestSchema = z
+  .object({
+    /** SPKI PEM of the new Ed25519 key. */
+    newPublicKey: z.string().min(1).max(1024),
+    at: z.iso.datetime(),
+    nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, 'nonce: 16-64 base64url characters'),
+    /** base64 Ed25519 signature of shared's keyRotationProofMessage by the registered key. */
+    proof: z.string().min(1).max(128),
+    /** The same message signed by the new key. */
+    newKeyProof: z.string().min(1).max(128),
+  })
+  .strict();
+export type RotateKeyRequest = z.infer<typeof rotateKeyRequestSchema>;
+
+/** What a key change (rotation by the device, revocation by an operator) left registered. */
+export const deviceKeyChangeSchema = z.object({
+  deviceId: deviceIdSchema,
+  /** Fingerprint of the key now registered; absent after a revocation (the device must enrol again). */
+  fingerprint: z.string().optional(),
+  previousFingerprint: z.string(),
+});
+export type DeviceKeyChange = z.infer<typeof deviceKeyChangeSchema>;
+
 export const enrolReplySchema = z.discriminatedUnion('status', [
   z.object({
     status: z.literal('enrolled'),

@@ -65,6 +65,9 @@ export const ERROR_CODES = {
   ENROLMENT_PROOF_INVALID: { status: 401, description: 'The enrolment was not signed by the key it presents, or its time is outside the accepted window, or its nonce was used before.' },
   ENROLMENT_REJECTED: { status: 403, description: 'An operator rejected this device\'s enrolment.' },
   DEVICE_ID_TAKEN: { status: 409, description: 'The device id is already enrolled with a different key (or provisioned with a secret); the attempt is logged.' },
+  DEVICE_KEY_BOUND: { status: 409, description: 'The device signs in with its own key, not a secret: it rotates the key itself, or an operator revokes it (`devices rotate ID --revoke-key`).' },
+  DEVICE_KEY_NOT_FOUND: { status: 404, description: 'The device has no registered key (it uses a secret, or its key was revoked).' },
+  KEY_ROTATION_PROOF_INVALID: { status: 401, description: 'The key rotation was not signed by both the registered key and the new one, or its time is outside the accepted window, or its nonce was used before.' },
   RATE_LIMITED: { status: 429, description: 'Too many requests from this source or for this key; retry after the time the reply names.' },
 
   // rollouts

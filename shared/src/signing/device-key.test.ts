@@ -7,7 +7,9 @@ import {
   mintDeviceToken,
   normaliseDevicePublicKey,
   signEnrolmentProof,
+  signKeyRotation,
   verifyEnrolmentProof,
+  verifyKeyRotation,
   type EnrolmentClaim,
 } from './device-key.js';
 
@@ -29,6 +31,27 @@ describe('enrolment proof', () => {
 
   it('refuses a key that is not Ed25519 with DEVICE_KEY_INVALID', () => {
     expect(() => verifyEnrolmentProof({ ...claim, publicKey: 'not a key' }, 'x')).toThrow(expect.objectContaining({ code: 'DEVICE_KEY_INVALID' }));
+  });
+});
+
+describe('key rotation proof', () => {
+  const next = generateDeviceKeyPair();
+  const claim = { deviceId: 'cam-1', newPublicKey: next.publicKeyPem, at: '2026-12-03T10:00:00.000Z', nonce: 'n'.repeat(16) };
+  const proofs = signKeyRotation(claim, { oldPrivateKeyPem: keys.privateKeyPem, oldPublicKeyPem: keys.publicKeyPem, newPrivateKeyPem: next.privateKeyPem });
+
+  it('verifies only against the old key it names, with both signatures', () => {
+    expect(verifyKeyRotation(claim, keys.publicKeyPem, proofs)).toBe(true);
+    expect(verifyKeyRotation(claim, other.publicKeyPem, proofs)).toBe(false);
+    expect(verifyKeyRotation(claim, keys.publicKeyPem, { ...proofs, newKeyProof: proofs.proof })).toBe(false);
+    expect(verifyKeyRotation({ ...claim, deviceId: 'cam-2' }, keys.publicKeyPem, proofs)).toBe(false);
+    expect(verifyKeyRotation({ ...claim, newPublicKey: other.publicKeyPem }, keys.publicKeyPem, proofs)).toBe(false);
+  });
+
+  it('cannot be passed off as an enrolment proof, or the other way round', () => {
+    const enrolment: EnrolmentClaim = { deviceId: 'cam-1', publicKey: keys.publicKeyPem, provisioningKey: 'efp_x', at: claim.at, nonce: claim.nonce };
+    expect(verifyEnrolmentProof(enrolment, proofs.proof)).toBe(false);
+    const enrolProof = signEnrolmentProof(enrolment, keys.privateKeyPem);
+    expect(verifyKeyRotation(claim, keys.publicKeyPem, { proof: enrolProof, newKeyProof: proofs.newKeyProof })).toBe(false);
   });
 });
 

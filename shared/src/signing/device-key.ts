@@ -4,9 +4,9 @@ import { ed25519Key, generateEd25519KeyPair, type Ed25519KeyPair } from './ed255
 /*
  * A device's own Ed25519 key pair (zero-touch provisioning). The private key is made on the device
  * and never leaves it; the control plane stores only the public key, so nothing in its store lets
- * anyone speak as the device. Two messages are signed with it, both defined here so agent and
+ * anyone speak as the device. Three messages are signed with it, all defined here so agent and
  * control plane cannot drift: the enrolment proof (possession of the key, bound to the
- * provisioning key and a time) and the broker password (a short-lived token).
+ * provisioning key and a time), the key-rotation proof (the old key authorising its successor) and the broker password (a short-lived token).
  */
 
 /** The device's own pair: the private half never leaves the device, the public one is sent at enrolment. */
@@ -37,24 +37,62 @@ export interface EnrolmentClaim {
 }
 
 /**
+ * Every proof a device signs is lines of text under a purpose tag, so a signature made for one
+ * purpose (enrolment, key rotation) can never be presented as another.
+ */
+const proofMessage = (purpose: string, fields: readonly string[]): Buffer => Buffer.from([purpose, ...fields].join('\n'));
+
+const signProof = (message: Buffer, privateKeyPem: string): string => sign(null, message, devicePrivateKey(privateKeyPem)).toString('base64');
+
+/** False for a wrong signature; throws DEVICE_KEY_INVALID when the key is not an Ed25519 key. */
+function verifyProof(message: Buffer, publicKeyPem: string, proofB64: string): boolean {
+  const key = devicePublicKey(publicKeyPem);
+  const signature = Buffer.from(proofB64, 'base64');
+  if (signature.length !== 64) return false;
+  return verify(null, message, key, signature);
+}
+
+/**
  * The bytes an enrolment proof signs. The provisioning key enters as its digest, so a proof names
  * the key it was made for without the signature revealing it.
  */
 export function enrolmentProofMessage(claim: EnrolmentClaim): Buffer {
   const keyDigest = createHash('sha256').update(claim.provisioningKey).digest('hex');
-  return Buffer.from(['edgefleet-enrol-v1', claim.deviceId, deviceKeyFingerprint(claim.publicKey), keyDigest, claim.at, claim.nonce].join('\n'));
+  return proofMessage('edgefleet-enrol-v1', [claim.deviceId, deviceKeyFingerprint(claim.publicKey), keyDigest, claim.at, claim.nonce]);
 }
 
-export function signEnrolmentProof(claim: EnrolmentClaim, privateKeyPem: string): string {
-  return sign(null, enrolmentProofMessage(claim), devicePrivateKey(privateKeyPem)).toString('base64');
-}
+export const signEnrolmentProof = (claim: EnrolmentClaim, privateKeyPem: string): string => signProof(enrolmentProofMessage(claim), privateKeyPem);
 
 /** False for a wrong signature; throws DEVICE_KEY_INVALID when the presented key is not an Ed25519 key. */
-export function verifyEnrolmentProof(claim: EnrolmentClaim, proofB64: string): boolean {
-  const key = devicePublicKey(claim.publicKey);
-  const signature = Buffer.from(proofB64, 'base64');
-  if (signature.length !== 64) return false;
-  return verify(null, enrolmentProofMessage(claim), key, signature);
+export const verifyEnrolmentProof = (claim: EnrolmentClaim, proofB64: string): boolean => verifyProof(enrolmentProofMessage(claim), claim.publicKey, proofB64);
+
+export interface KeyRotationClaim {
+  deviceId: string;
+  /** The key that replaces the registered one (SPKI PEM). */
+  newPublicKey: string;
+  at: string;
+  nonce: string;
+}
+
+/**
+ * The bytes a key-rotation proof signs: the registered (old) key signs it to authorise the change,
+ * the new key signs the same bytes to show the device holds it. The old key's fingerprint is in
+ * the message, so a proof is bound to the one key it replaces.
+ */
+export function keyRotationProofMessage(claim: KeyRotationClaim, oldPublicKeyPem: string): Buffer {
+  return proofMessage('edgefleet-rotate-key-v1', [claim.deviceId, deviceKeyFingerprint(oldPublicKeyPem), deviceKeyFingerprint(claim.newPublicKey), claim.at, claim.nonce]);
+}
+
+/** Both signatures of a rotation: `proof` by the old key, `newKeyProof` by the new one. */
+export function signKeyRotation(claim: KeyRotationClaim, keys: { oldPrivateKeyPem: string; oldPublicKeyPem: string; newPrivateKeyPem: string }): { proof: string; newKeyProof: string } {
+  const message = keyRotationProofMessage(claim, keys.oldPublicKeyPem);
+  return { proof: signProof(message, keys.oldPrivateKeyPem), newKeyProof: signProof(message, keys.newPrivateKeyPem) };
+}
+
+/** True only when the registered key signed `proof` and the new key signed `newKeyProof`. */
+export function verifyKeyRotation(claim: KeyRotationClaim, oldPublicKeyPem: string, proofs: { proof: string; newKeyProof: string }): boolean {
+  const message = keyRotationProofMessage(claim, oldPublicKeyPem);
+  return verifyProof(message, oldPublicKeyPem, proofs.proof) && verifyProof(message, claim.newPublicKey, proofs.newKeyProof);
 }
 
 /** Broker passwords signed by a device key start with this; anything else is a secret (simple mode). */

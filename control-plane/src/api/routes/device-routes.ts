@@ -59,6 +59,11 @@ export function deviceRoutes(s: ApiServices): AnyRouteSpec[] {
       },
     }),
     defineRoute({
+      method: 'POST', url: '/devices/:id/rotate', summary: 'Issue a secret-provisioned device a new secret (in this reply only); the old one stops working', tags: ['devices'], access: 'operator',
+      params: idParams, response: provisionedDeviceSchema, auditTarget: (p) => `device:${p.id}`,
+      handler: async ({ params }) => await s.devices.rotateSecret(params.id),
+    }),
+    defineRoute({
       method: 'GET', url: '/devices/:id/desired', summary: "A device's desired state", tags: ['devices'], access: 'viewer',
       params: idParams, response: desiredStateSchema,
       handler: async ({ params }) => {

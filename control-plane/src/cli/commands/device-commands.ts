@@ -5,8 +5,10 @@ import { stringify as toYaml } from 'yaml';
 import {
   EdgefleetError,
   deviceDetailSchema,
+  deviceKeyChangeSchema,
   deviceListSchema,
   parseTagList,
+  provisionedDeviceSchema,
   provisionedDevicesSchema,
   type CreateDeviceRequest,
   type ProvisionedAgentConfig,
@@ -139,5 +141,27 @@ export function registerDeviceCommands(program: Command, ctx: CliContext): void 
     .action(async (id: string, _opts: unknown, command: Command) => {
       await ctx.client().send('DELETE', `/devices/${encodeURIComponent(id)}`, undefined);
       ctx.io.out(ctx.wantsJson(command) ? json({ removed: id }) : `removed ${id}`);
+    });
+
+  devices
+    .command('rotate')
+    .description('new credentials for a device: a new secret (printed once; the old one stops working), or with --revoke-key the enrolled device must enrol again')
+    .argument('<id>')
+    .option('--revoke-key', "revoke an enrolled device's key: its tokens are refused at once; it enrols again with a provisioning key")
+    .option('--agent-config <file>', 'write the agent config with the new secret, mode 0600')
+    .option('--json', 'print JSON')
+    .action(async (id: string, opts: { revokeKey?: boolean; agentConfig?: string }, command: Command) => {
+      const path = `/devices/${encodeURIComponent(id)}`;
+      if (opts.revokeKey) {
+        if (opts.agentConfig) throw new EdgefleetError('BAD_REQUEST', '--agent-config: a revoked device gets no config; it enrols again with its provisioning key');
+        const change = await ctx.client().send('POST', `${path}/revoke-key`, deviceKeyChangeSchema);
+        return ctx.io.out(ctx.wantsJson(command) ? json(change) : `revoked key ${change.previousFingerprint.slice(0, 16)} of ${id}; it must enrol again with a provisioning key`);
+      }
+      const rotated = await ctx.client().send('POST', `${path}/rotate`, provisionedDeviceSchema);
+      if (opts.agentConfig) await writeAgentConfig(opts.agentConfig, rotated.agentConfig);
+      if (ctx.wantsJson(command)) return ctx.io.out(json({ ...rotated, agentConfigFile: opts.agentConfig }));
+      ctx.io.out(table(['DEVICE', 'NEW SECRET (shown once)'], [[id, rotated.secret]]));
+      if (opts.agentConfig) ctx.io.err(`agent config written to ${opts.agentConfig} (mode 0600)`);
+      ctx.io.err('the old secret no longer works: put the new one in the agent config and restart the agent');
     });
 }
