@@ -1,14 +1,16 @@
 /**
  * Telemetry (issue 6): control-plane ingest throughput — points per second committed into SQLite
  * from N simulated devices (each batch one sample and two inference windows, as a 30 s agent cycle
- * sends), through the same batched-transaction path the MQTT bus feeds — and the agent's CPU time
+ * sends), through the same batched-transaction path the MQTT bus feeds, and the same into PostgreSQL
+ * (127.0.0.1:5432 or EDGEFLEET_TEST_POSTGRES_URL, as the rollout bench) — and the agent's CPU time
  * per collection cycle (real /proc + /sys readers, real SQLite outbox, synchronous=FULL).
  */
 import { join } from 'node:path';
 import { createStateStore, createSqliteOutbox, createSystemMetricsSource, createTelemetryCollector, createTelemetryOutbox, createSelfMetrics, openDatabase } from '@edgefleet/agent';
 import { createManualScheduler } from '@edgefleet/agent/testing';
-import { createSqliteDatabase, createStoreFromDatabase, createTelemetryService } from '@edgefleet/control-plane';
+import { createSqliteDatabase, createStore, createStoreFromDatabase, createTelemetryService } from '@edgefleet/control-plane';
 import { LATENCY_BUCKETS_MS, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
+import { POSTGRES_URL } from '../helpers/index.js';
 import { tmpDataDir } from '../helpers/tmp-dir.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 
@@ -29,9 +31,30 @@ function batch(deviceId: string, seq: number, t: number): TelemetryBatch {
   };
 }
 
-async function ingestThroughput(devices: number, cyclesPerDevice: number): Promise<{ points: number; batches: number; seconds: number; pointsPerS: number; batchesPerS: number; cohortHealthMs: number }> {
-  const dir = await tmpDataDir('bench-telemetry-cp-');
-  const store = await createStoreFromDatabase(createSqliteDatabase(join(dir.path, 'control-plane.db')));
+type Driver = 'sqlite' | 'postgres';
+
+/** The store for one run and how to remove it: a SQLite file, or a PostgreSQL schema of its own (the database is shared). */
+async function openStore(driver: Driver): Promise<{ store: Awaited<ReturnType<typeof createStore>>; cleanup: () => Promise<void> }> {
+  if (driver === 'sqlite') {
+    const dir = await tmpDataDir('bench-telemetry-cp-');
+    const store = await createStoreFromDatabase(createSqliteDatabase(join(dir.path, 'control-plane.db')));
+    return { store, cleanup: () => dir.cleanup() };
+  }
+  const schema = `bench_telemetry_${process.pid}_${Date.now()}`;
+  const admin = await createStore({ driver: 'postgres', url: POSTGRES_URL, dataDir: '/nonexistent' });
+  await admin.sql.exec(`CREATE SCHEMA ${schema}`);
+  const store = await createStore({ driver: 'postgres', url: `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`, dataDir: '/nonexistent' });
+  return {
+    store,
+    cleanup: async () => {
+      await admin.sql.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
+      await admin.close();
+    },
+  };
+}
+
+async function ingestThroughput(driver: Driver, devices: number, cyclesPerDevice: number): Promise<{ points: number; batches: number; seconds: number; pointsPerS: number; batchesPerS: number; cohortHealthMs: number }> {
+  const { store, cleanup } = await openStore(driver);
   const telemetry = createTelemetryService({ store, flushIntervalMs: 50, maxBatchesPerTransaction: 500 });
   await telemetry.start();
   const ids = Array.from({ length: devices }, (_, i) => `bench-${String(i).padStart(5, '0')}`);
@@ -54,7 +77,7 @@ async function ingestThroughput(devices: number, cyclesPerDevice: number): Promi
   if (health.requests !== batches * 60) throw new Error(`cohort health saw ${health.requests} requests, expected ${batches * 60}`);
   await telemetry.stop();
   await store.close();
-  await dir.cleanup();
+  await cleanup();
   return { points, batches, seconds, pointsPerS: points / seconds, batchesPerS: batches / seconds, cohortHealthMs };
 }
 
@@ -88,15 +111,17 @@ async function agentCycleCpu(cycles: number): Promise<{ cpuUsPerCycle: number; w
 export async function run(options: { long?: boolean } = {}): Promise<BenchResult> {
   const devices = options.long ? 1000 : 200;
   const cycles = options.long ? 60 : 20;
-  const ingest = await ingestThroughput(devices, cycles);
+  const ingest = await ingestThroughput('sqlite', devices, cycles);
+  const postgres = await ingestThroughput('postgres', devices, cycles);
   const agent = await agentCycleCpu(options.long ? 500 : 100);
   const summary: BenchRow[] = [
     { metric: 'cp ingest: points/s into SQLite', value: ingest.pointsPerS, unit: 'points/s', note: `${devices} devices × ${cycles} batches (1 sample + 2 inference windows each), 1m/1h rollups maintained` },
     { metric: 'cp ingest: batches/s', value: ingest.batchesPerS, unit: 'batches/s', note: `a 30 s cycle fleet of ${Math.round(ingest.batchesPerS * 30).toLocaleString('en-US')} devices fits` },
+    { metric: 'cp ingest: points/s into PostgreSQL', value: postgres.pointsPerS, unit: 'points/s', note: `the same fleet and path, local server (${POSTGRES_URL.replace(/\/\/[^@]*@/, '//')})` },
     { metric: 'cp cohort health over the fleet', value: ingest.cohortHealthMs, unit: 'ms', note: `${devices} devices, ${devices * cycles} windows` },
     { metric: 'agent CPU per collection cycle', value: agent.cpuUsPerCycle / 1000, unit: 'ms', note: '/proc + /sys reads, one durable SQLite batch (synchronous=FULL)' },
     { metric: 'agent wall time per collection cycle', value: agent.wallMsPerCycle, unit: 'ms' },
     { metric: 'telemetry batch size', value: agent.batchBytes, unit: 'bytes', note: 'one sample + one inference window, JSON' },
   ];
-  return { summary, ingest, agent };
+  return { summary, ingest, postgres, agent };
 }
