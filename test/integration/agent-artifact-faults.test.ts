@@ -19,6 +19,7 @@ import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agen
 import { signedArtifact, startArtifactResponder, type ArtifactResponder } from '../helpers/artifact-responder.js';
 import { addModel, encodeModel, nanModel, notOnnxBytes, slowModel } from '../helpers/onnx-models.js';
 import { tmpDataDir, type TmpDir } from '../helpers/tmp-dir.js';
+import { until as waitUntil } from '../helpers/until.js';
 
 /**
  * Issue 3, "done when" 3 and 4 against one real agent process: a flipped byte, a wrong signature,
@@ -50,15 +51,8 @@ async function publishDesired(models: DesiredModel[]): Promise<number> {
   return generation;
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; last report ${JSON.stringify(reports.at(-1))}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const until = <T>(what: string, probe: () => T | undefined, timeoutMs?: number): Promise<T> =>
+  waitUntil(what, probe, timeoutMs, () => `last report ${JSON.stringify(reports.at(-1))}`);
 
 async function command(body: Record<string, unknown>): Promise<CommandResult> {
   const id = `cmd-${Math.random().toString(16).slice(2)}`;

@@ -17,6 +17,7 @@ import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agen
 import { signedArtifact, startArtifactResponder, type ArtifactResponder } from '../helpers/artifact-responder.js';
 import { addModel } from '../helpers/onnx-models.js';
 import { tmpDataDir, type TmpDir } from '../helpers/tmp-dir.js';
+import { until } from '../helpers/until.js';
 import { describeNeeding } from '../setup/gate.js';
 
 /**
@@ -36,15 +37,6 @@ let agent: AgentProcess;
 const results = new Map<string, CommandResult>();
 const reports: ReportedState[] = [];
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 /** The i-th hostile payload for a topic; ids on command payloads are unique so each answer is traceable. */
 function hostile(i: number, channel: 'desired' | 'commands' | 'artifact-chunks'): { payload: Buffer; answerId?: string } {

@@ -6,6 +6,7 @@ import { ensureAgentBuilt, spawnAgent, type AgentProcess } from '../helpers/agen
 import { signedArtifact, startArtifactResponder, type ArtifactResponder } from '../helpers/artifact-responder.js';
 import { addModel } from '../helpers/onnx-models.js';
 import { tmpDataDir, type TmpDir } from '../helpers/tmp-dir.js';
+import { until } from '../helpers/until.js';
 
 /**
  * Issue 18: the MQTT `infer` command goes through the same inference path as the local API, so it
@@ -37,15 +38,6 @@ let url: string;
 const reports: ReportedState[] = [];
 const results = new Map<string, CommandResult>();
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 20_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function mqttInfer(data: number[]): Promise<CommandResult> {
   const id = `infer-${Math.random().toString(16).slice(2)}`;
