@@ -2,7 +2,7 @@
  * Telemetry (issue 6): control-plane ingest throughput — points per second committed into SQLite
  * from N simulated devices (each batch one sample and two inference windows, as a 30 s agent cycle
  * sends), through the same batched-transaction path the MQTT bus feeds, and the same into PostgreSQL
- * (127.0.0.1:5432 or EDGEFLEET_TEST_POSTGRES_URL, as the rollout bench) — and the agent's CPU time
+ * (a fresh database on 127.0.0.1:5432 or EDGEFLEET_TEST_POSTGRES_URL) — and the agent's CPU time
  * per collection cycle (real /proc + /sys readers, real SQLite outbox, synchronous=FULL).
  */
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { createStateStore, createSqliteOutbox, createSystemMetricsSource, create
 import { createManualScheduler } from '@edgefleet/agent/testing';
 import { createSqliteDatabase, createStore, createStoreFromDatabase, createTelemetryService } from '@edgefleet/control-plane';
 import { LATENCY_BUCKETS_MS, type InferenceWindow, type TelemetryBatch } from '@edgefleet/shared';
-import { POSTGRES_URL } from '../helpers/index.js';
+import { freshPostgresDatabase, POSTGRES_URL } from '../helpers/index.js';
 import { tmpDataDir } from '../helpers/tmp-dir.js';
 import type { BenchResult, BenchRow } from './bench-result.js';
 
@@ -33,24 +33,16 @@ function batch(deviceId: string, seq: number, t: number): TelemetryBatch {
 
 type Driver = 'sqlite' | 'postgres';
 
-/** The store for one run and how to remove it: a SQLite file, or a PostgreSQL schema of its own (the database is shared). */
+/** The store for one run and how to remove it: a SQLite file, or a fresh PostgreSQL database (the server is shared). */
 async function openStore(driver: Driver): Promise<{ store: Awaited<ReturnType<typeof createStore>>; cleanup: () => Promise<void> }> {
   if (driver === 'sqlite') {
     const dir = await tmpDataDir('bench-telemetry-cp-');
     const store = await createStoreFromDatabase(createSqliteDatabase(join(dir.path, 'control-plane.db')));
     return { store, cleanup: () => dir.cleanup() };
   }
-  const schema = `bench_telemetry_${process.pid}_${Date.now()}`;
-  const admin = await createStore({ driver: 'postgres', url: POSTGRES_URL, dataDir: '/nonexistent' });
-  await admin.sql.exec(`CREATE SCHEMA ${schema}`);
-  const store = await createStore({ driver: 'postgres', url: `${POSTGRES_URL}${POSTGRES_URL.includes('?') ? '&' : '?'}options=-c%20search_path%3D${schema}`, dataDir: '/nonexistent' });
-  return {
-    store,
-    cleanup: async () => {
-      await admin.sql.exec(`DROP SCHEMA IF EXISTS ${schema} CASCADE`);
-      await admin.close();
-    },
-  };
+  const db = await freshPostgresDatabase('bench-telemetry');
+  const store = await createStore({ driver: 'postgres', url: db.url, dataDir: '/nonexistent' });
+  return { store, cleanup: () => db.drop() };
 }
 
 async function ingestThroughput(driver: Driver, devices: number, cyclesPerDevice: number): Promise<{ points: number; batches: number; seconds: number; pointsPerS: number; batchesPerS: number; cohortHealthMs: number }> {
