@@ -60,12 +60,13 @@ const greatest = (table: string, col: string): string =>
 const maxOf = (a: number | null, b: number | null): number | null => (a === null || (b !== null && b > a) ? b : a);
 
 /*
- * Why multi-row statements: the write is bound by per-statement cost (one round through the async
- * port, bind, step) rather than by SQLite's B-trees — a batch used to cost ~11 statements. Rows of
- * one flush now go out in multi-row INSERTs, and the rollups are merged in memory first (sums,
- * counts and maxima merge exactly), so each 1-minute / 1-hour bucket touched by a flush is one
- * upsert row. Rows in one multi-row upsert must have distinct keys (PostgreSQL refuses to update
- * a row twice in one statement), which the merging guarantees.
+ * Why multi-row statements: a batch used to cost ~11 statements, and on PostgreSQL each is a round
+ * trip to the server (multi-row writes measured 9–10× faster there; on SQLite, where the time is in
+ * the B-tree writes themselves, they measured the same — docs/fleet-scale.md). Rows of one flush go
+ * out in multi-row INSERTs, and the rollups are merged in memory first (sums, counts and maxima
+ * merge exactly), so each 1-minute / 1-hour bucket touched by a flush is one upsert row. Rows in
+ * one multi-row upsert must have distinct keys (PostgreSQL refuses to update a row twice in one
+ * statement), which the merging guarantees.
  */
 
 /** Rows per statement: a few fixed sizes, so the prepared-statement cache holds few shapes. */
@@ -108,6 +109,9 @@ async function insertRows(tx: SqlDatabase, insert: Insert, rows: readonly SqlVal
   for (const part of chunks(rows)) await tx.run(cachedInsertSql(insert, part.rows), part.params);
 }
 
+/** A row's key as one string; PostgreSQL hands BIGINT back as text, so keys are compared as strings. */
+const keyOf = (values: readonly SqlValue[]): string => values.map(String).join('\u0000');
+
 /** Inserts with ON CONFLICT DO NOTHING and returns the keys of the rows that went in. */
 const returningCache = new WeakMap<Insert, Insert>();
 async function insertNew(tx: SqlDatabase, insert: Insert, keyColumns: readonly string[], rows: readonly SqlValue[][]): Promise<Set<string>> {
@@ -115,13 +119,11 @@ async function insertNew(tx: SqlDatabase, insert: Insert, keyColumns: readonly s
   let returning = returningCache.get(insert);
   if (!returning) returningCache.set(insert, (returning = { ...insert, tail: `${insert.tail} RETURNING ${keyColumns.join(', ')}` }));
   for (const part of chunks(rows)) {
-    // PostgreSQL hands BIGINT back as text, so keys are compared as strings.
     const back = await tx.all<Record<string, SqlValue>>(cachedInsertSql(returning, part.rows), part.params);
-    for (const r of back) fresh.add(keyColumns.map((c) => String(r[c])).join('\u0000'));
+    for (const r of back) fresh.add(keyOf(keyColumns.map((c) => r[c] ?? null)));
   }
   return fresh;
 }
-const keyOf = (values: readonly SqlValue[]): string => values.map(String).join('\u0000');
 
 const SAMPLE_ROLLUP_COLUMNS = ['device_id', 't', 'n', ...SAMPLE_METRICS.flatMap((m) => [`${m}_sum`, `${m}_n`, `${m}_max`])];
 const sampleRollup = (table: string): Insert => ({
