@@ -97,7 +97,7 @@ export function createProvisioningService(deps: {
   const publicKeys = new Map<string, { pem: string; at: number }>();
   const cacheKey = (deviceId: string, pem: string): void => void publicKeys.set(deviceId, { pem, at: clock.now().getTime() });
   /** A device row with no secret and no key: an operator revoked its key, it may enrol again. */
-  const keyRevoked = async (deviceId: string, secretHash: string): Promise<boolean> => secretHash === NO_SECRET && !(await provisioning.deviceKey(deviceId));
+  const keyRevoked = (row: { secretHash: string } | undefined, key: unknown): boolean => row !== undefined && row.secretHash === NO_SECRET && !key;
 
   const refuse = (code: ConstructorParameters<typeof EdgefleetError>[0], message: string, audit: Record<string, unknown>, security = 'enrolment-refused'): never => {
     logger.warn({ security, code, ...audit }, message);
@@ -184,7 +184,7 @@ export function createProvisioningService(deps: {
 
       const existing = await store.devices.get(deviceId);
       const enrolled = await provisioning.deviceKey(deviceId);
-      const reenrol = existing !== undefined && !enrolled && existing.secretHash === NO_SECRET;
+      const reenrol = keyRevoked(existing, enrolled);
       if (existing && !reenrol) {
         if (enrolled?.fingerprint === fingerprint) {
           logger.info(fpAudit, 'enrolment repeated by an enrolled device: unchanged');
@@ -248,7 +248,7 @@ export function createProvisioningService(deps: {
       const key = (await provisioning.keys()).find((k) => k.id === pending.provisioningKeyId);
       if (!key) throw new EdgefleetError('PROVISIONING_KEY_NOT_FOUND', `the provisioning key of ${deviceId}'s enrolment is gone`);
       const existing = await store.devices.get(deviceId);
-      const reenrol = existing !== undefined && (await keyRevoked(deviceId, existing.secretHash));
+      const reenrol = keyRevoked(existing, existing && (await provisioning.deviceKey(deviceId)));
       if (existing && !reenrol) throw new EdgefleetError('DEVICE_ID_TAKEN', `device id ${deviceId} is already registered`);
       await admit({ deviceId, publicKey: pending.publicKey, fingerprint: pending.fingerprint, key, tags: pending.tags, useTaken: true, reenrol });
       logger.info({ deviceId, fingerprint: pending.fingerprint }, 'enrolment approved');

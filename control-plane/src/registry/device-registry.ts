@@ -168,7 +168,8 @@ export function createDeviceRegistry(options: DeviceRegistryOptions): DeviceRegi
       verified.delete(id);
       if (!(await store.devices.setSecretHash(id, await hashSecret(secret)))) throw new EdgefleetError('DEVICE_NOT_FOUND', `no device with id ${id}`);
       const desired = await store.desired.get(id);
-      return { device: toDevice((await store.devices.get(id)) ?? row, desired?.generation), secret, agentConfig: registry.agentConfigFor(id, secret) };
+      // Only the secret's hash changed: the row read above is the device as it is now.
+      return { device: toDevice(row, desired?.generation), secret, agentConfig: registry.agentConfigFor(id, secret) };
     },
 
     async verifyCredentials(id, secret) {
